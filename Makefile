@@ -1,0 +1,44 @@
+# Two commands do everything: `make run` (install + the pipeline on its embedded default) and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(CURDIR)/$(VENV)/bin
+# torch 2.13.0's CPU build; an unpinned torch would pull a multi-GB CUDA build on a CPU machine.
+TORCH ?= torch==2.13.0
+MODEL ?= mtl-pipeline
+PORT ?= 5001
+export MLFLOW_TRACKING_URI ?= sqlite:///$(CURDIR)/mlruns/mlflow.db
+export MLFLOW_DISABLE_TELEMETRY := true
+export DO_NOT_TRACK := 1
+
+.PHONY: install run test serve ui bench full clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "$(TORCH)"
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	PATH="$(BIN):$$PATH" dvc repro
+	@echo
+	@cat models/registered.json
+	@echo
+	@echo "serve it:  make serve   (mlflow models serve -m \"models:/$(MODEL)@champion\" --env-manager local -h 127.0.0.1 -p $(PORT))"
+
+test: install
+	PATH="$(BIN):$$PATH" $(PY) -m pytest
+
+serve: install
+	PATH="$(BIN):$$PATH" mlflow models serve -m "models:/$(MODEL)@champion" --env-manager local -h 127.0.0.1 -p $(PORT)
+
+ui: install
+	PATH="$(BIN):$$PATH" mlflow ui --backend-store-uri "$(MLFLOW_TRACKING_URI)" -h 127.0.0.1 -p 5000
+
+bench: install
+	PATH="$(BIN):$$PATH" $(PY) bench/run_all.py
+
+clean:
+	rm -rf data models plots metrics/history.csv

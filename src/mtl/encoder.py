@@ -1,0 +1,117 @@
+"""A sentence encoder: any Hugging Face encoder plus mask-aware pooling, with ``encode`` and ``similarity``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+from transformers.utils import logging as hf_logging
+
+from mtl.backbones import resolve_backbone
+from mtl.pooling import check_pooling, pool
+
+# Encoding more sentences than this shows a progress bar; below it the bar is only noise.
+PROGRESS_THRESHOLD = 1000
+
+
+def quiet_transformers() -> None:
+    """Silence transformers' weight-loading bars and info logs; library users did not ask for them."""
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
+def load_backbone(name: str) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """Load a pretrained encoder and its (fast) tokenizer, from a local copy when one is installed."""
+    quiet_transformers()
+    location = resolve_backbone(name)
+    return AutoModel.from_pretrained(location), AutoTokenizer.from_pretrained(location, use_fast=True)
+
+
+def backbone_from_config(config_dict: dict) -> PreTrainedModel:
+    """Build an encoder with random weights from a config dict (used when loading saved weights over it)."""
+    quiet_transformers()
+    model_type = config_dict["model_type"]
+    rest = {k: v for k, v in config_dict.items() if k != "model_type"}
+    return AutoModel.from_config(AutoConfig.for_model(model_type, **rest))
+
+
+class SentenceEncoder(nn.Module):
+    """A transformer backbone with pooling: token states and one pooled vector per sentence."""
+
+    def __init__(
+        self,
+        backbone: PreTrainedModel,
+        tokenizer: PreTrainedTokenizerBase,
+        pooling: str = "mean",
+        normalize: bool = False,
+        max_length: int = 128,
+    ) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.tokenizer = tokenizer
+        self.pooling = check_pooling(pooling)
+        self.normalize = normalize
+        self.max_length = max_length
+
+    @classmethod
+    def from_pretrained(cls, name: str, pooling: str = "mean", normalize: bool = False, max_length: int = 128) -> SentenceEncoder:
+        """Load ``name`` (Hub id, known local model or directory) as a sentence encoder."""
+        backbone, tokenizer = load_backbone(name)
+        return cls(backbone, tokenizer, pooling=pooling, normalize=normalize, max_length=max_length)
+
+    @property
+    def dim(self) -> int:
+        """Size of a token state and of a pooled embedding."""
+        return int(self.backbone.config.hidden_size)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return (token states, pooled sentence vectors); pooled vectors are L2-normalised if ``normalize``."""
+        states = self.backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        pooled = pool(states, attention_mask, self.pooling)
+        if self.normalize:
+            pooled = nn.functional.normalize(pooled, p=2, dim=-1)
+        return states, pooled
+
+    def encode(self, sentences: Sequence[str], batch_size: int = 32, show_progress: bool | None = None) -> np.ndarray:
+        """Embed ``sentences`` into a (n, dim) float32 array, in input order.
+
+        Sentences are sorted by length so each batch pads to nearly its own length (padding is the main
+        waste on CPU), then put back in the caller's order.
+        """
+        if isinstance(sentences, str):
+            raise TypeError("encode expects a list of sentences, not one string")
+        if not sentences:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        order = np.argsort([-len(s) for s in sentences], kind="stable")
+        out = np.empty((len(sentences), self.dim), dtype=np.float32)
+        show = len(sentences) > PROGRESS_THRESHOLD if show_progress is None else show_progress
+        device = next(self.parameters()).device
+        was_training = self.training
+        self.eval()
+        with torch.inference_mode():
+            for start in tqdm(range(0, len(sentences), batch_size), desc="encode", disable=not show, unit="batch"):
+                idx = order[start : start + batch_size]
+                batch = self.tokenizer(
+                    [sentences[i] for i in idx], padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+                )
+                _, pooled = self(batch["input_ids"].to(device), batch["attention_mask"].to(device))
+                out[idx] = pooled.float().cpu().numpy()
+        self.train(was_training)
+        return out
+
+    def similarity(self, a: Sequence[str] | np.ndarray, b: Sequence[str] | np.ndarray | None = None) -> np.ndarray:
+        """Cosine similarity matrix between ``a`` and ``b`` (sentences or embeddings); ``b`` defaults to ``a``."""
+        ea = a if isinstance(a, np.ndarray) else self.encode(a)
+        eb = ea if b is None else (b if isinstance(b, np.ndarray) else self.encode(b))
+        return cosine_similarity(ea, eb)
+
+
+def cosine_similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cosine similarity matrix of two embedding arrays (rows are vectors)."""
+    na = a / np.clip(np.linalg.norm(a, axis=1, keepdims=True), 1e-12, None)
+    nb = b / np.clip(np.linalg.norm(b, axis=1, keepdims=True), 1e-12, None)
+    return (na @ nb.T).astype(np.float32)

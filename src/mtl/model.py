@@ -1,0 +1,131 @@
+"""The multi-task model: one shared encoder, a sentence head and a token head, one forward pass."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+import torch
+from safetensors.torch import load_model, save_model
+from torch import nn
+from transformers import AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+
+from mtl.encoder import SentenceEncoder, backbone_from_config, load_backbone, quiet_transformers
+from mtl.freezing import apply_freeze, embeddings_module, parameter_report, transformer_layers
+from mtl.heads import SentenceHead, TokenHead
+from mtl.pooling import check_pooling
+
+FORMAT = "mtl-model/1"
+WEIGHTS = "model.safetensors"
+CONFIG = "config.json"
+LABELS = "labels.json"
+
+
+@dataclass
+class ModelConfig:
+    """What it takes to rebuild a model: backbone, pooling, length limit, head sizes and the label sets."""
+
+    backbone: str
+    sentence_labels: list[str]
+    token_labels: list[str]
+    pooling: str = "mean"
+    max_length: int = 128
+    dropout: float = 0.1
+    alignment: str = "first"
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_pooling(self.pooling)
+        if len(self.sentence_labels) < 2 or len(self.token_labels) < 2:
+            raise ValueError("a model needs at least two sentence labels and two token labels")
+
+
+class MultiTaskOutput(NamedTuple):
+    """Both tasks' logits and the pooled sentence vectors, from one forward pass."""
+
+    sentence_logits: torch.Tensor  # (batch, n_sentence_labels)
+    token_logits: torch.Tensor  # (batch, seq, n_token_labels)
+    embeddings: torch.Tensor  # (batch, dim), not normalised
+
+
+class MultiTaskModel(nn.Module):
+    """A shared sentence encoder with a sentence-classification head and a token-classification head."""
+
+    def __init__(self, config: ModelConfig, backbone: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> None:
+        super().__init__()
+        self.config = config
+        # The backbone's own pooler is a dense layer on [CLS] that we never use; dropping it keeps it out of
+        # the optimiser and of the saved weights.
+        if getattr(backbone, "pooler", None) is not None:
+            backbone.pooler = None
+        self.encoder = SentenceEncoder(backbone, tokenizer, pooling=config.pooling, max_length=config.max_length)
+        self.sentence_head = SentenceHead(self.encoder.dim, len(config.sentence_labels), config.dropout)
+        self.token_head = TokenHead(self.encoder.dim, len(config.token_labels), config.dropout)
+
+    @classmethod
+    def from_backbone(cls, config: ModelConfig, seed: int | None = None) -> MultiTaskModel:
+        """A new model on the pretrained backbone ``config.backbone``; heads initialised from ``seed``."""
+        backbone, tokenizer = load_backbone(config.backbone)
+        if seed is not None:
+            torch.manual_seed(seed)
+        return cls(config, backbone, tokenizer)
+
+    @property
+    def tokenizer(self) -> PreTrainedTokenizerBase:
+        """The backbone's tokenizer."""
+        return self.encoder.tokenizer
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> MultiTaskOutput:
+        """Run the encoder once and both heads on its output."""
+        states, pooled = self.encoder(input_ids, attention_mask)
+        return MultiTaskOutput(self.sentence_head(pooled), self.token_head(states), pooled)
+
+    def freeze(self, spec: str) -> dict[str, dict[str, int]]:
+        """Freeze part of the encoder (see ``mtl.freezing``); returns trainable/frozen counts per component."""
+        apply_freeze(self.encoder.backbone, spec)
+        return self.parameter_report()
+
+    def parameter_report(self) -> dict[str, dict[str, int]]:
+        """Trainable and frozen parameter counts for embeddings, encoder layers and each head."""
+        backbone = self.encoder.backbone
+        return parameter_report(
+            {
+                "embeddings": embeddings_module(backbone),
+                "layers": transformer_layers(backbone),
+                "sentence_head": self.sentence_head,
+                "token_head": self.token_head,
+            }
+        )
+
+    def save(self, directory: str | Path) -> Path:
+        """Write weights (safetensors), config, label maps and tokenizer files into ``directory``."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        save_model(self, str(directory / WEIGHTS))
+        config = {"format": FORMAT, **asdict(self.config), "encoder": self.encoder.backbone.config.to_dict()}
+        for key in ("sentence_labels", "token_labels"):
+            config.pop(key)
+        (directory / CONFIG).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+        labels = {"sentence": self.config.sentence_labels, "token": self.config.token_labels}
+        (directory / LABELS).write_text(json.dumps(labels, indent=2) + "\n")
+        self.tokenizer.save_pretrained(str(directory))
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path, device: str | torch.device = "cpu") -> MultiTaskModel:
+        """Load a model saved by ``save``; no network and no pickles involved."""
+        directory = Path(directory)
+        if not (directory / CONFIG).exists():
+            raise FileNotFoundError(f"{directory}: not a saved mtl model (no {CONFIG})")
+        raw = json.loads((directory / CONFIG).read_text())
+        if raw.pop("format", None) != FORMAT:
+            raise ValueError(f"{directory / CONFIG}: unknown format (expected {FORMAT})")
+        labels = json.loads((directory / LABELS).read_text())
+        encoder_config = raw.pop("encoder")
+        config = ModelConfig(sentence_labels=labels["sentence"], token_labels=labels["token"], **raw)
+        quiet_transformers()
+        model = cls(config, backbone_from_config(encoder_config), AutoTokenizer.from_pretrained(str(directory)))
+        load_model(model, str(directory / WEIGHTS), device=str(device))
+        return model.eval()

@@ -1,0 +1,33 @@
+"""Mask-aware pooling of token states into one sentence vector."""
+
+from __future__ import annotations
+
+import torch
+
+POOLING_MODES: tuple[str, ...] = ("mean", "max", "cls")
+
+
+def check_pooling(mode: str) -> str:
+    """Return ``mode`` if it is a known pooling mode, else raise a ``ValueError`` listing the valid ones."""
+    if mode not in POOLING_MODES:
+        raise ValueError(f"unknown pooling {mode!r}: choose one of {', '.join(POOLING_MODES)}")
+    return mode
+
+
+def pool(token_states: torch.Tensor, attention_mask: torch.Tensor, mode: str) -> torch.Tensor:
+    """Pool ``token_states`` (batch, seq, dim) into (batch, dim), ignoring padded positions.
+
+    Padding must never change a sentence's embedding, so every mode looks only at positions where
+    ``attention_mask`` is 1.
+    """
+    check_pooling(mode)
+    if mode == "cls":
+        return token_states[:, 0]
+    mask = attention_mask.unsqueeze(-1).to(token_states.dtype)
+    if mode == "mean":
+        summed = (token_states * mask).sum(dim=1)
+        # clamp: an all-padding row would otherwise divide by zero
+        return summed / mask.sum(dim=1).clamp(min=1e-9)
+    # max: padded positions get the lowest value so they can never win
+    masked = token_states.masked_fill(mask == 0, torch.finfo(token_states.dtype).min)
+    return masked.max(dim=1).values

@@ -1,0 +1,209 @@
+"""The training loop: mixed-task batches, masked weighted loss, AdamW with warm-up, best epoch kept.
+
+One loop for every run: multi-task, single-task (a task weight of 0) and example data alike.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+from transformers import get_linear_schedule_with_warmup
+
+from mtl.encoding import collate, has_sentence_labels, has_token_labels
+from mtl.evaluation import evaluate_table, selection_score
+from mtl.freezing import check_freeze, format_report
+from mtl.losses import TaskWeights, multitask_loss
+from mtl.model import MultiTaskModel
+from mtl.sampling import check_sampling, cycle_batches, task_schedule
+
+
+@dataclass
+class TrainConfig:
+    """Every knob of a training run; validated on creation so a bad value fails before any work."""
+
+    epochs: int = 3
+    batch_size: int = 32
+    learning_rate: float = 5e-5
+    head_learning_rate: float | None = None  # None: same as learning_rate
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    max_grad_norm: float = 1.0
+    task_weights: TaskWeights = field(default_factory=TaskWeights)
+    sampling: str = "proportional"
+    temperature: float = 2.0
+    group_by_length: bool = True
+    freeze: str = "none"
+    seed: int = 42
+    eval_batch_size: int = 64
+
+    def __post_init__(self) -> None:
+        # messages start with the field's name so params errors can name the exact key
+        checks = [
+            (self.epochs >= 1, "epochs", "must be >= 1"),
+            (self.batch_size >= 1, "batch_size", "must be >= 1"),
+            (self.learning_rate > 0, "learning_rate", "must be > 0"),
+            (self.head_learning_rate is None or self.head_learning_rate > 0, "head_learning_rate", "must be > 0 or null"),
+            (self.weight_decay >= 0, "weight_decay", "must be >= 0"),
+            (0 <= self.warmup_ratio < 1, "warmup_ratio", "must be in [0, 1)"),
+            (self.max_grad_norm > 0, "max_grad_norm", "must be > 0"),
+            (self.temperature > 0, "temperature", "must be > 0"),
+            (self.eval_batch_size >= 1, "eval_batch_size", "must be >= 1"),
+        ]
+        for ok, name, rule in checks:
+            if not ok:
+                raise ValueError(f"{name}: {rule}, got {getattr(self, name)!r}")
+        for name, check in (("sampling", check_sampling), ("freeze", check_freeze)):
+            try:
+                check(getattr(self, name))
+            except ValueError as err:
+                raise ValueError(f"{name}: {err}") from None
+
+
+@dataclass
+class EpochResult:
+    """What one epoch did: training losses, validation metrics per set, and speed."""
+
+    epoch: int
+    train_loss: float
+    task_losses: dict[str, float]
+    validation: dict[str, dict]
+    score: float
+    seconds: float
+    sentences_per_second: float
+
+
+@dataclass
+class TrainResult:
+    """The epochs' history and which epoch's weights the model holds now (the best one)."""
+
+    history: list[EpochResult]
+    best_epoch: int
+    best_score: float
+    parameters: dict[str, dict[str, int]]
+
+
+def _optimizer(model: MultiTaskModel, cfg: TrainConfig) -> torch.optim.Optimizer:
+    # Biases and LayerNorm weights are not decayed (the BERT recipe); heads may learn faster than the encoder.
+    head_lr = cfg.head_learning_rate or cfg.learning_rate
+    groups: dict[tuple[float, float], list[torch.nn.Parameter]] = {}
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        lr = cfg.learning_rate if name.startswith("encoder.") else head_lr
+        decay = 0.0 if p.ndim < 2 else cfg.weight_decay
+        groups.setdefault((lr, decay), []).append(p)
+    return torch.optim.AdamW([{"params": ps, "lr": lr, "weight_decay": wd} for (lr, wd), ps in groups.items()])
+
+
+def _usable_sets(train_sets: dict[str, pd.DataFrame], weights: TaskWeights, log: Callable[[str], None]) -> dict[str, pd.DataFrame]:
+    """Drop sets that label no task with a weight above 0: they would only cost time."""
+    usable = {}
+    for name, table in train_sets.items():
+        if (weights.sentence > 0 and has_sentence_labels(table)) or (weights.token > 0 and has_token_labels(table)):
+            usable[name] = table
+        else:
+            log(f"skipping training set {name!r}: it labels no task with a weight above 0")
+    if not usable:
+        raise ValueError("no training set labels a task whose weight is above 0")
+    return usable
+
+
+def train(
+    model: MultiTaskModel,
+    train_sets: dict[str, pd.DataFrame],
+    validation_sets: dict[str, pd.DataFrame],
+    cfg: TrainConfig,
+    on_epoch_end: Callable[[EpochResult], None] | None = None,
+    log: Callable[[str], None] = print,
+) -> TrainResult:
+    """Train ``model`` in place on encoded tables; afterwards it holds the best epoch's weights.
+
+    Each step takes one batch from one set (the schedule mixes sets per ``cfg.sampling``); a task the
+    batch does not label adds no loss. After each epoch the model is scored on every validation set and
+    ``on_epoch_end`` gets the result (the tracking hook).
+    """
+    torch.manual_seed(cfg.seed)
+    rng = random.Random(cfg.seed)
+    parameters = model.freeze(cfg.freeze)
+    log("parameters (freeze=%s):\n%s" % (cfg.freeze, format_report(parameters)))
+    sets = _usable_sets(train_sets, cfg.task_weights, log)
+    names = list(sets)
+    rows = {
+        n: list(zip(t["input_ids"], t["token_labels"], t["sentence_label_id"], strict=True)) for n, t in sets.items()
+    }
+    streams = {n: cycle_batches([len(r[0]) for r in rows[n]], cfg.batch_size, rng, cfg.group_by_length) for n in names}
+    counts = [-(-len(rows[n]) // cfg.batch_size) for n in names]
+    steps_per_epoch = sum(counts)
+    optimizer = _optimizer(model, cfg)
+    total_steps = steps_per_epoch * cfg.epochs
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total_steps), total_steps)
+    pad = model.tokenizer.pad_token_id or 0
+    device = next(model.parameters()).device
+    history: list[EpochResult] = []
+    best_state, best_score, best_epoch = None, -1.0, 0
+
+    for epoch in range(1, cfg.epochs + 1):
+        model.train()
+        started = time.perf_counter()
+        schedule = task_schedule(counts, cfg.sampling, rng, cfg.temperature)
+        losses: list[float] = []
+        task_losses: dict[str, list[float]] = {"sentence": [], "token": []}
+        seen = 0
+        # disable=None: a bar on a terminal, none in logs (it would write thousands of lines there)
+        bar = tqdm(schedule, desc=f"epoch {epoch}/{cfg.epochs}", unit="step", leave=False, mininterval=2.0, disable=None)
+        for source in bar:
+            name = names[source]
+            batch = collate([rows[name][i] for i in next(streams[name])], pad)
+            batch = {k: v.to(device) for k, v in batch.items()}
+            out = model(batch["input_ids"], batch["attention_mask"])
+            loss, parts = multitask_loss(
+                out.sentence_logits, batch["sentence_labels"], out.token_logits, batch["token_labels"], cfg.task_weights
+            )
+            seen += len(batch["input_ids"])
+            if loss is None:
+                continue
+            # flush the gradients as soon as we can: set_to_none frees their memory between steps
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+            optimizer.step()
+            scheduler.step()
+            losses.append(float(loss.detach()))
+            for task, value in parts.items():
+                task_losses[task].append(value)
+            bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}")
+        bar.close()
+        train_seconds = time.perf_counter() - started
+        validation = {n: evaluate_table(model, t, cfg.eval_batch_size) for n, t in validation_sets.items()}
+        score = selection_score(validation)
+        result = EpochResult(
+            epoch=epoch,
+            train_loss=float(np.mean(losses)) if losses else float("nan"),
+            task_losses={k: float(np.mean(v)) for k, v in task_losses.items() if v},
+            validation=validation,
+            score=score,
+            seconds=time.perf_counter() - started,
+            sentences_per_second=seen / train_seconds if train_seconds > 0 else 0.0,
+        )
+        history.append(result)
+        log(f"epoch {epoch}: loss {result.train_loss:.4f}, validation score {score:.4f}, {result.sentences_per_second:.1f} sentences/s")
+        # without validation sets there is nothing to choose by: the last epoch is kept
+        if score > best_score or not validation_sets:
+            best_score, best_epoch = score, epoch
+            best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
+        if on_epoch_end is not None:
+            on_epoch_end(result)
+
+    if best_state is not None and best_epoch != cfg.epochs:
+        model.load_state_dict(best_state)
+        log(f"kept the weights of epoch {best_epoch} (validation score {best_score:.4f})")
+    model.eval()
+    return TrainResult(history, best_epoch, best_score, parameters)

@@ -1,0 +1,19 @@
+import pytest
+
+from mtl.metrics import sentence_metrics, token_metrics
+
+
+def test_sentence_metrics():
+    m = sentence_metrics(["a", "a", "b", "c"], ["a", "b", "b", "c"], ["a", "b", "c"])
+    assert m["accuracy"] == 0.75
+    assert m["confusion_matrix"] == [[1, 1, 0], [0, 1, 0], [0, 0, 1]]
+    assert m["macro_f1"] == pytest.approx((2 / 3 + 2 / 3 + 1) / 3)
+
+
+def test_token_metrics_are_entity_level():
+    true = [["B-TECH", "I-TECH", "O", "B-WEATHER"]]
+    pred = [["B-TECH", "O", "O", "B-WEATHER"]]  # TECH span cut short: wrong entity, though 3/4 tags match
+    m = token_metrics(true, pred)
+    assert m["precision"] == 0.5 and m["recall"] == 0.5
+    assert m["per_type"]["TECH"]["f1"] == 0.0 and m["per_type"]["WEATHER"]["f1"] == 1.0
+    assert m["support"] == 2

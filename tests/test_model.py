@@ -1,0 +1,104 @@
+import numpy as np
+import pytest
+import torch
+
+from mtl.encoder import SentenceEncoder, cosine_similarity
+from mtl.freezing import check_freeze
+from mtl.model import ModelConfig, MultiTaskModel
+
+SENTENCES = ["Kubernetes scales the cluster.", "Heavy rain in Paris", "I had pasta for lunch with my friends today", "ok"]
+
+
+def _batch(model, sentences=SENTENCES):
+    return model.tokenizer(sentences, padding=True, return_tensors="pt")
+
+
+def test_one_forward_pass_gives_both_tasks(tiny_model):
+    b = _batch(tiny_model)
+    with torch.no_grad():
+        out = tiny_model(b["input_ids"], b["attention_mask"])
+    assert out.sentence_logits.shape == (4, 3)
+    assert out.token_logits.shape == (4, b["input_ids"].shape[1], 5)
+    assert out.embeddings.shape == (4, 32)
+
+
+def test_save_load_gives_bit_identical_logits(make_tiny_model, tmp_path):
+    model = make_tiny_model(pooling="max")
+    b = _batch(model)
+    with torch.no_grad():
+        before = model(b["input_ids"], b["attention_mask"])
+    model.save(tmp_path / "m")
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == [
+        "config.json", "labels.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"
+    ]
+    assert not list(tmp_path.rglob("*.pkl")) and not list(tmp_path.rglob("*.bin"))
+    loaded = MultiTaskModel.load(tmp_path / "m")
+    assert loaded.config == model.config
+    with torch.no_grad():
+        after = loaded(b["input_ids"], b["attention_mask"])
+    assert torch.equal(before.sentence_logits, after.sentence_logits)
+    assert torch.equal(before.token_logits, after.token_logits)
+
+
+def test_load_rejects_a_directory_that_is_not_a_model(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not a saved mtl model"):
+        MultiTaskModel.load(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "spec, frozen_parts",
+    [("none", set()), ("embeddings", {"embeddings"}), ("layers:1", {"embeddings"}), ("encoder", {"embeddings", "layers"})],
+)
+def test_freezing_counts(make_tiny_model, spec, frozen_parts):
+    model = make_tiny_model()
+    report = model.freeze(spec)
+    for part in ("embeddings", "layers", "sentence_head", "token_head"):
+        counts = report[part]
+        if part in frozen_parts:
+            assert counts["trainable"] == 0 and counts["frozen"] > 0, part
+        elif part == "layers" and spec == "layers:1":
+            assert counts["trainable"] == counts["frozen"] > 0  # two identical layers, one frozen
+        else:
+            assert counts["frozen"] == 0 and counts["trainable"] > 0, part
+
+
+def test_freeze_validation(make_tiny_model):
+    with pytest.raises(ValueError, match="none, embeddings, layers:N, encoder"):
+        check_freeze("half")
+    with pytest.raises(ValueError, match="more layers"):
+        make_tiny_model().freeze("layers:9")
+
+
+def test_model_config_validates_pooling():
+    with pytest.raises(ValueError, match="mean, max, cls"):
+        ModelConfig("x", ["a", "b"], ["O", "B-X"], pooling="sum")
+
+
+def test_encode_restores_input_order_and_matches_one_by_one(make_tiny_model):
+    encoder = make_tiny_model().encoder
+    together = encoder.encode(SENTENCES, batch_size=2)
+    alone = np.stack([encoder.encode([s])[0] for s in SENTENCES])
+    assert together.dtype == np.float32 and together.shape == (4, 32)
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+    sim = encoder.similarity(SENTENCES)
+    assert sim.shape == (4, 4) and np.allclose(np.diag(sim), 1.0, atol=1e-5)
+    assert encoder.encode([]).shape == (0, 32)
+
+
+def test_cosine_similarity():
+    a = np.array([[1.0, 0.0], [0.0, 2.0]])
+    np.testing.assert_allclose(cosine_similarity(a, a), [[1, 0], [0, 1]])
+
+
+@pytest.mark.slow
+def test_mean_pooling_matches_sentence_transformers():
+    from sentence_transformers import SentenceTransformer
+
+    from mtl.backbones import MINILM, resolve_backbone
+
+    location = resolve_backbone(MINILM)
+    assert location != MINILM, "all-MiniLM-L6-v2 must resolve to the locally installed package"
+    ours = SentenceEncoder.from_pretrained(MINILM, pooling="mean", normalize=True, max_length=256)
+    theirs = SentenceTransformer(location, device="cpu")
+    sentences = SENTENCES + ["The weather in Paris is terrible today", "Apple unveiled a new iPhone in California"] * 5
+    np.testing.assert_allclose(ours.encode(sentences, batch_size=4), theirs.encode(sentences, normalize_embeddings=True), atol=1e-5)
