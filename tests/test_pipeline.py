@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import requests
 import yaml
@@ -125,9 +126,10 @@ def test_registry_alias_and_pyfunc_prediction(project):
     client = _client(env)
     record = json.loads((root / "models/registered.json").read_text())
     version = client.get_model_version_by_alias("mtl-pipeline", "champion")
-    assert version.version == record["version"] and record["alias"] == "champion"
+    assert str(version.version) == record["version"] and record["alias"] == "champion"
     model = mlflow.pyfunc.load_model("models:/mtl-pipeline@champion")
     answers = model.predict(["Peter flew to Paris .", "a gorgeous movie"])
+    assert model.predict(pd.DataFrame({"sentence": ["a gorgeous movie"]}))[0]["text"] == "a gorgeous movie"
     assert [a["text"] for a in answers] == ["Peter flew to Paris .", "a gorgeous movie"]
     assert set(answers[0]["sentence_probs"]) == {"negative", "positive"}
     assert [w["word"] for w in answers[0]["words"]] == ["Peter", "flew", "to", "Paris", "."]
@@ -164,7 +166,12 @@ def test_mlflow_models_serve_answers_like_in_process(project):
             assert response.json()["predictions"] == expected
         with_embeddings = requests.post(f"{url}/invocations", json={"inputs": texts[:1], "params": {"return_embeddings": True}}, timeout=60)
         assert len(with_embeddings.json()["predictions"][0]["embedding"]) == 32
-        for bad, message in (({"inputs": [""]}, "sentence 0 is empty"), ({"dataframe_records": [{"txt": "x"}]}, "missing inputs ['text']"), ({"inputs": []}, "")):
+        for bad, message in (
+            ({"inputs": [""]}, "sentence 0 is empty"),
+            ({"dataframe_records": [{"a": "x", "b": "y"}]}, "expected one column named 'text'"),
+            ({"inputs": [1, 2]}, "expected a string"),
+            ({"inputs": []}, ""),
+        ):
             response = requests.post(f"{url}/invocations", json=bad, timeout=60)
             assert response.status_code == 400, (bad, response.status_code, response.text)
             assert message in response.json()["message"]

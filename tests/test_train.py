@@ -21,20 +21,26 @@ def _fast_cfg(**overrides):
     return TrainConfig(**base)
 
 
-def test_short_training_run_learns_both_tasks_on_unseen_templates(make_tiny_model, example_sets):
-    model = make_tiny_model()
-    test = by_role(example_sets, "test")["example"]
+@pytest.mark.slow
+def test_short_training_run_learns_both_tasks_on_unseen_templates(tokenizer):
+    """The real MiniLM, two short epochs: loss falls and both tasks beat chance on templates never seen in training."""
+    from mtl.backbones import MINILM
+    from mtl.model import ModelConfig, MultiTaskModel
+
+    tables = prepare_example(450, seed=1)
+    encoded, _ = align_tables(tables, tokenizer, "example", "first", 64)
+    config = ModelConfig(MINILM, ["Technology", "Weather", "Other"], ["O", "B-TECH", "I-TECH", "B-WEATHER", "I-WEATHER"], max_length=64)
+    model = MultiTaskModel.from_backbone(config, seed=0)
+    test = by_role(encoded, "test")["example"]
     before = evaluate_table(model, test)
     epochs = []
-    result = train(model, by_role(example_sets, "train"), by_role(example_sets, "validation"), _fast_cfg(), epochs.append, log=lambda _: None)
-    assert [e.epoch for e in epochs] == [1, 2, 3, 4]
-    assert epochs[-1].train_loss < epochs[0].train_loss * 0.8
+    cfg = TrainConfig(epochs=2, batch_size=8, learning_rate=1e-4, head_learning_rate=1e-3, seed=0)
+    train(model, by_role(encoded, "train"), {}, cfg, epochs.append, log=lambda _: None)
+    assert epochs[-1].train_loss < epochs[0].train_loss * 0.7
     after = evaluate_table(model, test)
-    # chance: 1/3 for three balanced classes; an untrained token head finds no entity
-    print("before", before["sentence"]["accuracy"], before["token"]["f1"], "after", after["sentence"]["accuracy"], after["token"]["f1"])
-    assert after["sentence"]["accuracy"] > 0.6 > before["sentence"]["accuracy"] - 0.2
-    assert after["token"]["f1"] > 0.3 > before["token"]["f1"]
-    assert 1 <= result.best_epoch <= 4
+    # chance: 1/3 for three balanced classes; an untrained token head finds (almost) no entity
+    assert after["sentence"]["accuracy"] > 0.8 and before["sentence"]["accuracy"] < 0.6
+    assert after["token"]["f1"] > 0.3 and before["token"]["f1"] < 0.1
 
 
 def test_training_is_reproducible(make_tiny_model, example_sets):

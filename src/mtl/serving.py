@@ -6,6 +6,7 @@ logged "from code" (``pyfunc_entry.py``), so no weights and no pickled objects g
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from importlib.metadata import version
 from pathlib import Path
@@ -16,18 +17,23 @@ import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature
-from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
+from mlflow.types import ParamSchema, ParamSpec
 
 from mtl.inference import predict_texts
 from mtl.model import MultiTaskModel
 
 INPUT_COLUMN = "text"
 MAX_BATCH = 256  # sentences per request; bigger requests are refused rather than risking the server's memory
+# Only the params carry a schema. MLflow's column schemas either refuse a plain list of sentences in
+# process (a named column) or silently keep the first column of a wider frame (an unnamed one);
+# ``texts_from_input`` accepts a list and any one-column frame alike and refuses the rest with a 400.
 SIGNATURE = ModelSignature(
-    inputs=Schema([ColSpec("string", INPUT_COLUMN)]),
+    inputs=None,
     params=ParamSchema([ParamSpec("return_embeddings", "boolean", False), ParamSpec("batch_size", "long", 32)]),
 )
 ENTRY = Path(__file__).with_name("pyfunc_entry.py")
+# MLflow nags about predict's missing type hints; they are left out on purpose (see MultiTaskPyfunc.predict).
+warnings.filterwarnings("ignore", message=".*type hints? .*predict", category=UserWarning)
 
 
 def bad_input(message: str) -> MlflowException:
@@ -78,8 +84,12 @@ class MultiTaskPyfunc(mlflow.pyfunc.PythonModel):
         """Load the model directory that was logged as the ``model`` artifact."""
         self.model = MultiTaskModel.load(context.artifacts["model"])
 
-    def predict(self, context: Any, model_input: Any, params: dict[str, Any] | None = None) -> list[dict]:
-        """One answer per sentence (see ``mtl.inference.predict_texts``); ``params``: return_embeddings, batch_size."""
+    # No type hints on predict: MLflow 3 reads them as an input schema, and ours is the explicit SIGNATURE.
+    def predict(self, context, model_input, params=None):  # noqa: ANN001, ANN201
+        """One answer (dict) per sentence (see ``mtl.inference.predict_texts``).
+
+        ``model_input``: a one-column frame, a list or a Series of sentences; ``params``: return_embeddings, batch_size.
+        """
         params = params or {}
         texts = texts_from_input(model_input)
         batch_size = int(params.get("batch_size", 32))

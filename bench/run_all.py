@@ -1,0 +1,98 @@
+"""Run the benchmarks one after another and print a markdown summary table for the README.
+
+Each benchmark runs in its own process (its own thread settings, memory and model caches), with its
+defaults unless ``--quick`` (small sizes, to check that everything runs). A benchmark that fails, e.g.
+serving before ``make run`` registered a model, shows up as an error row; the others still run.
+
+    .venv/bin/python bench/run_all.py                  # encode, two_tasks, train_speed, serving
+    .venv/bin/python bench/run_all.py --with-pipeline  # and the full dvc repro (long)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from common import BENCH_DIR, RESULTS_DIR, machine
+
+BENCHES = ["encode", "two_tasks", "train_speed", "serving"]
+QUICK_ARGS: dict[str, list[str]] = {
+    "encode": ["--n", "200", "--repeats", "3"],
+    "two_tasks": ["--n", "200", "--repeats", "3"],
+    "train_speed": ["--n", "128", "--repeats", "2"],
+    "serving": ["--repeats", "5"],
+    "pipeline": [
+        "--params-override",
+        "prepare.sst2_train=64",
+        "prepare.sst2_validation=32",
+        "prepare.conll_train=64",
+        "prepare.conll_validation=32",
+        "prepare.conll_test=32",
+        "prepare.example_n=90",
+        "train.epochs=1",
+    ],
+}
+
+
+def run_bench(name: str, extra: list[str]) -> tuple[dict | None, str]:
+    """Run bench/<name>.py; returns its result JSON (None if it failed) and an error line."""
+    out = RESULTS_DIR / f"{name}.json"
+    started = time.time()
+    command = [sys.executable, str(BENCH_DIR / f"{name}.py"), "--out", str(out), *extra]
+    print(f"\n$ {' '.join(command)}", flush=True)
+    proc = subprocess.run(command, cwd=BENCH_DIR.parent, stderr=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        lines = [line for line in proc.stderr.strip().splitlines() if line.strip()]
+        # the first line of a SystemExit message says what to do (e.g. "run `make run` first")
+        reason = next((line for line in lines if not line.startswith((" ", "Traceback"))), lines[-1] if lines else "")
+        print(proc.stderr[-3000:], file=sys.stderr)
+        return None, f"failed (exit {proc.returncode}): {reason[:160]}"
+    # only a result written by this run counts, never a stale file from an earlier one
+    if not out.exists() or out.stat().st_mtime < started:
+        return None, "no result written"
+    return json.loads(out.read_text()), ""
+
+
+def table(rows: list[tuple[str, dict | None, str]]) -> str:
+    """The markdown summary: one row per benchmark."""
+    lines = ["| bench | ours | peer | ratio (peer/ours) | target | pass |", "| --- | --- | --- | --- | --- | --- |"]
+    for name, result, error in rows:
+        if result is None:
+            lines.append(f"| {name} | {error} | | | | FAIL |")
+            continue
+        s = result["summary"]
+        verdict = "-" if s["pass"] is None else ("PASS" if s["pass"] else "FAIL")
+        lines.append(f"| {name} | {s['ours']} | {s['peer']} | {s['ratio']} | {s['target']} | {verdict} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--with-pipeline", action="store_true", help="also run bench/pipeline.py (a full dvc repro)")
+    parser.add_argument("--quick", action="store_true", help="small sizes: checks that every benchmark runs")
+    parser.add_argument("--only", nargs="*", choices=[*BENCHES, "pipeline"], help="run only these")
+    parser.add_argument("--threads", type=int, default=None, help="passed to every benchmark that has --threads")
+    args = parser.parse_args()
+    names = args.only or [*BENCHES, *(["pipeline"] if args.with_pipeline else [])]
+    rows = []
+    for name in names:
+        extra = list(QUICK_ARGS.get(name, [])) if args.quick else []
+        if args.threads is not None and name != "pipeline":
+            extra += ["--threads", str(args.threads)]
+        result, error = run_bench(name, extra)
+        rows.append((name, result, error))
+    m = machine()
+    print("\n" + table(rows))
+    print(
+        f"\n{m.get('cpu_model', m['processor'])}, {m['cpu_count']} CPUs, torch {m['torch']}, python {m['python']}"
+        f"{' (quick sizes: not for publishing)' if args.quick else ''}; ratio > 1 means ours is faster."
+    )
+    sys.exit(0 if all(r is not None for _, r, _ in rows) else 1)
+
+
+if __name__ == "__main__":
+    main()

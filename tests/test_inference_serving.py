@@ -1,0 +1,77 @@
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.exceptions import MlflowException
+
+from mtl.inference import predict_texts
+from mtl.serving import MAX_BATCH, texts_from_input
+
+
+def test_predict_texts_structure_offsets_and_probabilities(tiny_model):
+    text = "Kubernetes, on a rainy day in Paris!"
+    [answer] = predict_texts(tiny_model, [text], return_embeddings=True)
+    assert answer["text"] == text
+    assert answer["sentence_label"] in ("Technology", "Weather", "Other")
+    assert sum(answer["sentence_probs"].values()) == pytest.approx(1.0, abs=1e-4)
+    assert answer["sentence_score"] == max(answer["sentence_probs"].values())
+    assert [w["word"] for w in answer["words"]] == ["Kubernetes", ",", "on", "a", "rainy", "day", "in", "Paris", "!"]
+    assert all(text[w["start"] : w["end"]] == w["word"] for w in answer["words"])
+    for entity in answer["entities"]:
+        assert text[entity["start"] : entity["end"]] == entity["text"]
+    assert len(answer["embedding"]) == 32 and np.linalg.norm(answer["embedding"]) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_predictions_do_not_depend_on_batch_company(tiny_model):
+    texts = ["short one", "a much longer sentence about GPUs and heavy rain in the city of London today", "mid length sentence here"]
+    together = predict_texts(tiny_model, texts, batch_size=3)
+    alone = [predict_texts(tiny_model, [t])[0] for t in texts]
+    for a, b in zip(together, alone):
+        assert a["sentence_label"] == b["sentence_label"]
+        assert [w["tag"] for w in a["words"]] == [w["tag"] for w in b["words"]]
+        assert a["sentence_score"] == pytest.approx(b["sentence_score"], abs=1e-4)
+
+
+def test_words_past_max_length_are_flagged_not_dropped(make_tiny_model):
+    model = make_tiny_model(max_length=8)
+    text = " ".join(["word"] * 12)
+    [answer] = predict_texts(model, [text])
+    assert len(answer["words"]) == 12
+    assert [w["truncated"] for w in answer["words"]] == [False] * 6 + [True] * 6
+
+
+def test_predict_texts_rejects_a_bare_string(tiny_model):
+    with pytest.raises(TypeError):
+        predict_texts(tiny_model, "one sentence")
+
+
+@pytest.mark.parametrize(
+    "model_input",
+    [
+        pd.DataFrame({"text": ["a", "b"]}),
+        pd.DataFrame({"sentence": ["a", "b"]}),
+        ["a", "b"],
+        pd.Series(["a", "b"]),
+        np.array(["a", "b"]),
+        {"text": np.array(["a", "b"])},
+    ],
+)
+def test_accepted_inputs(model_input):
+    assert texts_from_input(model_input) == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    "model_input, message",
+    [
+        (pd.DataFrame({"a": ["x"], "b": ["y"]}), "expected one column named 'text'"),
+        ([], "no sentences"),
+        (["ok", 3], "sentence 1 is int 3, expected a string"),
+        (["ok", "  "], "sentence 1 is empty"),
+        (["x"] * (MAX_BATCH + 1), "send at most"),
+        (42, "expected a list of sentences"),
+    ],
+)
+def test_rejected_inputs_are_400_errors_with_a_message(model_input, message):
+    with pytest.raises(MlflowException) as err:
+        texts_from_input(model_input)
+    assert message in err.value.message
+    assert err.value.get_http_status_code() == 400
