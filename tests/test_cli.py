@@ -48,7 +48,7 @@ def test_every_option_has_help():
 def test_fine_tune_defaults_match_the_documented_ones():
     args = build_parser().parse_args(["fine-tune"])
     assert (args.model_name, args.pooling_strategy, args.num_epochs, args.batch_size, args.learning_rate, args.task_a_weight, args.task_b_weight) == (
-        "sentence-transformers/all-MiniLM-L6-v2", "mean", 5, 8, 2e-5, 1.0, 1.0)
+        "sentence-transformers/all-MiniLM-L6-v2", "mean", 5, 8, 1e-4, 1.0, 1.0)
 
 
 def test_predict_prints_a_table_and_json(make_tiny_model, tmp_path, capsys):

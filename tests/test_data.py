@@ -408,3 +408,14 @@ def test_real_conll(split: str, sentences: int, tokens: int, entities: dict[str,
     assert counts == entities
     assert df["sentence_label"].isna().all()
     assert (df["text"] == df["words"].map(" ".join)).all()
+
+
+def test_missing_raw_dir_and_unreachable_hub_names_both(tmp_path, monkeypatch):
+    from mtl import data
+
+    def offline(split):
+        raise ConnectionError("Couldn't reach 'nyu-mll/glue' on the Hub")
+
+    monkeypatch.setattr(data, "load_hub_sst2", offline)
+    with pytest.raises(FileNotFoundError, match=r"raw data directory .*nowhere not found, and loading sst2 train from the Hugging Face Hub failed"):
+        data.load_split("sst2", "train", tmp_path / "nowhere")

@@ -316,7 +316,14 @@ def load_split(dataset: str, split: str, raw_dir: str | os.PathLike[str] | None)
         logger.info("reading %s %s from %s", dataset, split, path)
         return read_sst2(path) if dataset == "sst2" else read_conll(path)
     logger.info("raw data directory %s not found; loading %s %s from the Hugging Face Hub", raw_dir, dataset, split)
-    return load_hub_sst2(split) if dataset == "sst2" else load_hub_conll(split)
+    try:
+        return load_hub_sst2(split) if dataset == "sst2" else load_hub_conll(split)
+    except (ConnectionError, OSError) as err:
+        # Say both halves of the story: the local files were not there, and the fallback failed too.
+        raise FileNotFoundError(
+            f"raw data directory {raw_dir} not found, and loading {dataset} {split} from the Hugging Face Hub "
+            f"failed ({err}); point prepare.raw_dir at a directory with sst2/ and conll2003/"
+        ) from err
 
 
 def sample_rows(df: pd.DataFrame, n: int | None, seed: int) -> pd.DataFrame:

@@ -6,7 +6,6 @@ and stored as ``<root>/<dataset>/<split>.parquet``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -98,8 +97,3 @@ def by_role(tables: dict[str, pd.DataFrame], role: str) -> dict[str, pd.DataFram
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}: choose one of {', '.join(ROLES)}")
     return {name.split("/")[0]: t for name, t in tables.items() if name.split("/")[1] == role}
-
-
-def dataset_names(names: Sequence[str]) -> list[str]:
-    """The distinct dataset names among ``<dataset>/<split>`` keys, in order."""
-    return list(dict.fromkeys(n.split("/")[0] for n in names))

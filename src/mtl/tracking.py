@@ -6,7 +6,6 @@ to a small file the later stages read.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -125,11 +124,6 @@ def write_run_ref(path: str | Path, run_id: str, experiment_id: str) -> None:
 def read_run_ref(path: str | Path) -> str:
     """The run id recorded by ``write_run_ref``."""
     return json.loads(Path(path).read_text())["run_id"]
-
-
-def file_md5(path: str | Path) -> str:
-    """md5 of a file's bytes (used to tag what a run read)."""
-    return hashlib.md5(Path(path).read_bytes()).hexdigest()
 
 
 def set_alias(name: str, version: str | int, alias: str) -> None:
