@@ -38,6 +38,7 @@ ui: install
 	PATH="$(BIN):$$PATH" mlflow ui --backend-store-uri "$(MLFLOW_TRACKING_URI)" -h 127.0.0.1 -p 5000
 
 bench: install
+	$(PY) -m pip install -q -e ".[dev,bench]"
 	PATH="$(BIN):$$PATH" $(PY) bench/run_all.py
 
 clean:

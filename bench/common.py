@@ -45,10 +45,43 @@ def base_parser(description: str, n: int, repeats: int, batch_size: int | None =
     if batch_size is not None:
         parser.add_argument("--batch-size", type=int, default=batch_size, help="sentences per batch, both sides")
     parser.add_argument("--threads", type=int, default=2, help="torch.set_num_threads, the same for both sides")
+    parser.add_argument(
+        "--omp-wait-policy",
+        choices=["default", "passive", "active"],
+        default="default",
+        help="OMP_WAIT_POLICY for torch's OpenMP threads (both sides); passive keeps idle threads from "
+        "spinning, which on a busy machine otherwise inflates every figure (see README)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the sentence sample")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="folder with sst2/ and conll2003/")
     parser.add_argument("--out", type=Path, default=None, help="result JSON; none = bench/results/<bench>.json")
     return parser
+
+
+def setup(args: argparse.Namespace) -> None:
+    """What every benchmark does first: OpenMP wait policy, quiet libraries, thread count, data check.
+
+    The wait policy is read once when torch's OpenMP runtime starts, so it is set before torch loads.
+    """
+    if args.omp_wait_policy != "default":
+        if "torch" in sys.modules:
+            raise RuntimeError("--omp-wait-policy must be applied before torch is imported")
+        os.environ["OMP_WAIT_POLICY"] = args.omp_wait_policy.upper()
+    quiet()
+    set_threads(args.threads)
+    if hasattr(args, "data_dir"):
+        check_data_dir(args.data_dir)
+    cpus = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        load = 0.0
+    if load > cpus / 2:
+        print(
+            f"   NOTE: load average {load:.1f} on {cpus} CPUs: the machine is busy, figures will be noisy"
+            + ("" if args.omp_wait_policy == "passive" else " (and inflated by OpenMP spin-waiting: try --omp-wait-policy passive)"),
+            flush=True,
+        )
 
 
 def set_threads(threads: int) -> None:
@@ -72,6 +105,8 @@ def machine() -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "python": platform.python_version(),
         "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"),
     }
     try:
         # platform.processor() is empty on Linux; /proc/cpuinfo names the actual model
@@ -102,7 +137,8 @@ def print_header(title: str, compared: str, settings: dict[str, Any]) -> dict[st
     m = full["machine"]
     print(
         f"   machine: {m.get('cpu_model', m['processor'])}, {m['cpu_count']} CPUs, {m['platform']}, "
-        f"python {m['python']}, torch {m['torch']}, load {m.get('load_average_1m', '?')}"
+        f"python {m['python']}, torch {m['torch']}, load {m.get('load_average_1m', '?')}, "
+        f"OMP_WAIT_POLICY {m['omp_wait_policy']}"
     )
     return full
 
@@ -251,10 +287,12 @@ def compare(
     extra: dict[str, Any] | None = None,
     extra_checks: dict[str, bool] | None = None,
     out: Path | None = None,
+    shown: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
     """Print both sides, the ratio (peer / ours, >1 = ours faster) and PASS/FAIL; write the JSON result.
 
-    ``extra_checks`` (e.g. embeddings agree) must all hold for a PASS as well.
+    ``extra_checks`` (e.g. embeddings agree) must all hold for a PASS as well. ``shown`` replaces the
+    throughputs in the summary table (e.g. latencies for serving).
     """
     ratio = peer.median_s / ours.median_s if ours.median_s > 0 else math.inf
     checks = {"ratio": ratio >= target_ratio, **(extra_checks or {})}
@@ -280,8 +318,8 @@ def compare(
         "pass": passed,
         # what run_all.py puts in its table
         "summary": {
-            "ours": f"{ours.throughput:.1f} {ours.unit}/s",
-            "peer": f"{peer.throughput:.1f} {peer.unit}/s",
+            "ours": shown[0] if shown else f"{ours.throughput:.1f} {ours.unit}/s",
+            "peer": shown[1] if shown else f"{peer.throughput:.1f} {peer.unit}/s",
             "ratio": f"{ratio:.2f}",
             "target": target_text,
             "pass": passed,

@@ -14,11 +14,9 @@ from common import (
     Side,
     alternate,
     base_parser,
-    check_data_dir,
     compare,
     print_header,
-    quiet,
-    set_threads,
+    setup,
     sst2_sentences,
 )
 
@@ -33,9 +31,7 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=256, help="word pieces per sentence, both sides")
     parser.add_argument("--model", default="sentence-transformers/all-MiniLM-L6-v2", help="backbone name or directory")
     args = parser.parse_args()
-    quiet()
-    set_threads(args.threads)
-    check_data_dir(args.data_dir)
+    setup(args)
 
     import torch
     from sentence_transformers import SentenceTransformer

@@ -76,6 +76,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes: checks that every benchmark runs")
     parser.add_argument("--only", nargs="*", choices=[*BENCHES, "pipeline"], help="run only these")
     parser.add_argument("--threads", type=int, default=None, help="passed to every benchmark that has --threads")
+    parser.add_argument(
+        "--omp-wait-policy", choices=["default", "passive", "active"], default=None, help="passed to every benchmark but pipeline"
+    )
     args = parser.parse_args()
     names = args.only or [*BENCHES, *(["pipeline"] if args.with_pipeline else [])]
     rows = []
@@ -83,6 +86,8 @@ def main() -> None:
         extra = list(QUICK_ARGS.get(name, [])) if args.quick else []
         if args.threads is not None and name != "pipeline":
             extra += ["--threads", str(args.threads)]
+        if args.omp_wait_policy is not None and name != "pipeline":
+            extra += ["--omp-wait-policy", args.omp_wait_policy]
         result, error = run_bench(name, extra)
         rows.append((name, result, error))
     m = machine()

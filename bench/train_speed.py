@@ -22,7 +22,7 @@ import copy
 import importlib.util
 import tempfile
 
-from common import Side, alternate, base_parser, check_data_dir, compare, print_header, quiet, set_threads
+from common import Side, alternate, base_parser, compare, print_header, setup
 
 NAME = "train_speed"
 TARGET_RATIO = 1.0
@@ -44,14 +44,13 @@ def main() -> None:
     args = parser.parse_args()
     if importlib.util.find_spec("accelerate") is None:
         raise SystemExit("transformers.Trainer needs accelerate: .venv/bin/pip install 'accelerate>=1.1.0'")
-    quiet()
-    set_threads(args.threads)
-    check_data_dir(args.data_dir)
+    setup(args)
 
     import numpy as np
     import torch
     import transformers
     from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding, Trainer, TrainingArguments
+    from transformers.trainer_callback import PrinterCallback
 
     from mtl.backbones import resolve_backbone
     from mtl.data import SST2_LABELS, read_sst2, sample_rows
@@ -119,7 +118,9 @@ def main() -> None:
 
     def reset_peer() -> None:
         peer.load_state_dict(peer_initial)
-        state["trainer"] = Trainer(model=peer, args=training_args, train_dataset=peer_rows, data_collator=collator)
+        trainer = Trainer(model=peer, args=training_args, train_dataset=peer_rows, data_collator=collator)
+        trainer.remove_callback(PrinterCallback)  # it prints a metrics dict per run; the benchmark prints its own
+        state["trainer"] = trainer
 
     def run_ours() -> float:
         result = train(ours, {"sst2": encoded}, {}, cfg, log=lambda _: None)

@@ -15,12 +15,10 @@ from common import (
     Side,
     alternate,
     base_parser,
-    check_data_dir,
     compare,
     conll_words,
     print_header,
-    quiet,
-    set_threads,
+    setup,
     sst2_sentences,
 )
 
@@ -37,9 +35,7 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=128, help="word pieces per sentence (the pipeline's default)")
     parser.add_argument("--model", default="sentence-transformers/all-MiniLM-L6-v2", help="backbone name or directory")
     args = parser.parse_args()
-    quiet()
-    set_threads(args.threads)
-    check_data_dir(args.data_dir)
+    setup(args)
 
     import numpy as np
     import torch

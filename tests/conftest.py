@@ -5,16 +5,20 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-import torch
-from transformers import AutoTokenizer, BertConfig, BertModel
-
-from mtl.backbones import resolve_backbone
-from mtl.encoder import quiet_transformers
-from mtl.model import ModelConfig, MultiTaskModel
-
+# Set before transformers / huggingface_hub are imported: they read these once, at import.
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+# Tests are offline: never wait on Hub retries (every model they load is local).
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from transformers import AutoTokenizer, BertConfig, BertModel  # noqa: E402
+
+from mtl.backbones import resolve_backbone  # noqa: E402
+from mtl.encoder import quiet_transformers  # noqa: E402
+from mtl.model import ModelConfig, MultiTaskModel  # noqa: E402
+
 torch.set_num_threads(2)
 
 REPO = Path(__file__).resolve().parents[1]
