@@ -10,7 +10,7 @@ export MLFLOW_TRACKING_URI ?= sqlite:///$(CURDIR)/mlruns/mlflow.db
 export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 
-.PHONY: install run test serve ui bench full clean
+.PHONY: install run test serve ui app bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -36,6 +36,9 @@ serve: install
 
 ui: install
 	PATH="$(BIN):$$PATH" mlflow ui --backend-store-uri "$(MLFLOW_TRACKING_URI)" -h 127.0.0.1 -p 5000
+
+app: install
+	PATH="$(BIN):$$PATH" streamlit run app/streamlit_app.py --server.address 127.0.0.1 --browser.gatherUsageStats false
 
 bench: install
 	$(PY) -m pip install -q -e ".[dev,bench]"

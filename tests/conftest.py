@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 # Set before transformers / huggingface_hub are imported: they read these once, at import.
@@ -12,6 +16,7 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import pytest  # noqa: E402
+import yaml  # noqa: E402
 import torch  # noqa: E402
 from transformers import AutoTokenizer, BertConfig, BertModel  # noqa: E402
 
@@ -22,6 +27,7 @@ from mtl.model import ModelConfig, MultiTaskModel  # noqa: E402
 torch.set_num_threads(2)
 
 REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
 RAW_DIR = Path(os.environ.get("MTL_RAW_DIR", REPO.parent / "shared" / "data"))
 EXAMPLE_SENTENCE = ["Technology", "Weather", "Other"]
 EXAMPLE_TOKENS = ["O", "B-TECH", "I-TECH", "B-WEATHER", "I-WEATHER"]
@@ -77,3 +83,55 @@ def raw_dir() -> Path:
     if not (RAW_DIR / "sst2").is_dir():
         pytest.skip(f"real data not found in {RAW_DIR}")
     return RAW_DIR
+
+
+def run_ok(cmd: list[str], cwd: Path, env: dict, timeout: int = 600) -> subprocess.CompletedProcess:
+    """Run ``cmd``; fail the test with the tail of its output when it exits non-zero."""
+    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, f"{' '.join(cmd)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
+    return done
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def project(tmp_path_factory, tokenizer, tiny_bert_config, raw_dir):
+    """A clone of the working tree whose pipeline has run once with tiny params (shared by pipeline and app tests)."""
+    from transformers import BertModel
+
+    root = tmp_path_factory.mktemp("clone")
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
+    for name in files:
+        if (REPO / name).is_file():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, root / name)
+    backbone = tmp_path_factory.mktemp("backbone")
+    BertModel(tiny_bert_config).save_pretrained(backbone)
+    tokenizer.save_pretrained(backbone)
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["prepare"].update(raw_dir=str(raw_dir), sst2_train=48, sst2_validation=24, conll_train=48, conll_validation=24, conll_test=24, example_n=60)
+    params["model"].update(name=str(backbone), max_length=48)
+    params["train"].update(epochs=1, batch_size=16)
+    params["export"]["gate"].update(sentence_accuracy=0.0, entity_f1=0.0)
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    (root / "dvc.lock").unlink(missing_ok=True)
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}:{os.environ['PATH']}",
+        "MLFLOW_TRACKING_URI": f"sqlite:///{root}/mlruns/mlflow.db",
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.com",
+        "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@example.com",
+    }
+    run_ok(["git", "init", "-q", "-b", "main"], root, env)
+    run_ok(["git", "add", "-A"], root, env)
+    run_ok(["git", "commit", "-qm", "tiny params"], root, env)
+    run_ok(["dvc", "repro"], root, env, timeout=900)
+    return root, env
+
+

@@ -8,71 +8,17 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
-import socket
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
 import requests
-import yaml
 
-from tests.conftest import REPO
+from tests.conftest import free_port, run_ok
 
 pytestmark = pytest.mark.slow
-BIN = Path(sys.executable).parent
-
-
-def _run(cmd: list[str], cwd: Path, env: dict, timeout: int = 600) -> subprocess.CompletedProcess:
-    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-    assert done.returncode == 0, f"{' '.join(cmd)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
-    return done
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def project(tmp_path_factory, tokenizer, tiny_bert_config, raw_dir):
-    """A clone of the working tree whose pipeline has run once with tiny params."""
-    from transformers import BertModel
-
-    root = tmp_path_factory.mktemp("clone")
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
-    for name in files:
-        if (REPO / name).is_file():
-            (root / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, root / name)
-    backbone = tmp_path_factory.mktemp("backbone")
-    BertModel(tiny_bert_config).save_pretrained(backbone)
-    tokenizer.save_pretrained(backbone)
-    params = yaml.safe_load((root / "params.yaml").read_text())
-    params["prepare"].update(raw_dir=str(raw_dir), sst2_train=48, sst2_validation=24, conll_train=48, conll_validation=24, conll_test=24, example_n=60)
-    params["model"].update(name=str(backbone), max_length=48)
-    params["train"].update(epochs=1, batch_size=16)
-    params["export"]["gate"].update(sentence_accuracy=0.0, entity_f1=0.0)
-    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    (root / "dvc.lock").unlink(missing_ok=True)
-    env = {
-        **os.environ,
-        "PATH": f"{BIN}:{os.environ['PATH']}",
-        "MLFLOW_TRACKING_URI": f"sqlite:///{root}/mlruns/mlflow.db",
-        "MLFLOW_DISABLE_TELEMETRY": "true",
-        "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.com",
-        "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@example.com",
-    }
-    _run(["git", "init", "-q", "-b", "main"], root, env)
-    _run(["git", "add", "-A"], root, env)
-    _run(["git", "commit", "-qm", "tiny params"], root, env)
-    _run(["dvc", "repro"], root, env, timeout=900)
-    return root, env
 
 
 def _client(env):
@@ -92,15 +38,15 @@ def test_repro_writes_lock_metrics_and_plots(project):
     assert 0 <= metrics["sst2"]["validation"]["sentence_accuracy"] <= 1
     assert set(metrics["conll2003"]["test"]["per_type_f1"]) == {"PER", "ORG", "LOC", "MISC"}
     assert (root / "plots/learning_curves.png").stat().st_size > 1000
-    shown = _run(["dvc", "metrics", "show", "--json"], root, env).stdout
+    shown = run_ok(["dvc", "metrics", "show", "--json"], root, env).stdout
     assert "sentence_accuracy" in shown
 
 
 def test_second_repro_runs_nothing(project):
     root, env = project
-    out = _run(["dvc", "repro"], root, env).stdout
+    out = run_ok(["dvc", "repro"], root, env).stdout
     assert "Running stage" not in out
-    assert "up to date" in _run(["dvc", "status"], root, env).stdout
+    assert "up to date" in run_ok(["dvc", "status"], root, env).stdout
 
 
 def test_mlflow_run_has_params_epoch_metrics_plots_and_tags(project):
@@ -113,7 +59,7 @@ def test_mlflow_run_has_params_epoch_metrics_plots_and_tags(project):
     history = client.get_metric_history(run_id, "train_loss")
     assert [m.step for m in history] == [1]
     assert "val_sst2_sentence_accuracy" in run.data.metrics and "conll2003_test_entity_f1" in run.data.metrics
-    assert run.data.tags["git_commit"] == _run(["git", "rev-parse", "HEAD"], root, env).stdout.strip()
+    assert run.data.tags["git_commit"] == run_ok(["git", "rev-parse", "HEAD"], root, env).stdout.strip()
     assert any(k.startswith("data.data/prepared") for k in run.data.tags)
     artifacts = {a.path for a in client.list_artifacts(run_id, "plots")}
     assert "plots/learning_curves.png" in artifacts and "plots/confusion_sst2_validation.png" in artifacts
@@ -143,7 +89,7 @@ def test_mlflow_models_serve_answers_like_in_process(project):
     from mtl.model import MultiTaskModel
 
     root, env = project
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         ["mlflow", "models", "serve", "-m", "models:/mtl-pipeline@champion", "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)],
         cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
@@ -182,7 +128,7 @@ def test_mlflow_models_serve_answers_like_in_process(project):
 
 def test_exp_run_creates_a_second_run_and_version(project):
     root, env = project
-    _run(["dvc", "exp", "run", "-S", "train.epochs=2"], root, env, timeout=900)
+    run_ok(["dvc", "exp", "run", "-S", "train.epochs=2"], root, env, timeout=900)
     client = _client(env)
     versions = client.search_model_versions("name='mtl-pipeline'")
     assert len(versions) == 2
