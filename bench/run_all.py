@@ -15,7 +15,6 @@ import json
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from common import BENCH_DIR, RESULTS_DIR, machine
 

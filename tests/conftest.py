@@ -99,6 +99,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until_up(url: str, process: subprocess.Popen, seconds: int = 120) -> None:
+    """Poll ``url`` until it answers 200; fail with the server's stderr if the process dies first."""
+    import time
+
+    import requests
+
+    for _ in range(seconds):
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        assert process.poll() is None, process.stderr.read().decode()[-3000:]
+        time.sleep(1)
+    raise AssertionError(f"{url} did not answer within {seconds} s")
+
+
 @pytest.fixture(scope="session")
 def project(tmp_path_factory, tokenizer, tiny_bert_config, raw_dir):
     """A clone of the working tree whose pipeline has run once with tiny params (shared by pipeline and app tests)."""

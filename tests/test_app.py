@@ -6,14 +6,12 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
-import requests
 
 from mtl.webapp import highlight_html, model_uri, sentences_from_text
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_until_up
 
 CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -56,14 +54,7 @@ def test_app_in_a_real_browser(project, tmp_path):
     driver = None
     try:
         url = f"http://127.0.0.1:{port}"
-        for _ in range(60):
-            try:
-                if requests.get(f"{url}/_stcore/health", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert app.poll() is None, app.stderr.read().decode()[-3000:]
-            time.sleep(1)
+        wait_until_up(f"{url}/_stcore/health", app)
         driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
         driver.get(url)
         wait = WebDriverWait(driver, 120)

@@ -40,6 +40,13 @@ def test_save_load_gives_bit_identical_logits(make_tiny_model, tmp_path):
     assert torch.equal(before.token_logits, after.token_logits)
 
 
+def test_saved_files_do_not_depend_on_where_the_backbone_was_loaded_from(make_tiny_model, tmp_path):
+    model = make_tiny_model()
+    model.encoder.backbone.config._name_or_path = "/some/machine/specific/path"
+    model.save(tmp_path / "m")
+    assert "/some/machine" not in (tmp_path / "m" / "config.json").read_text()
+
+
 def test_load_rejects_a_directory_that_is_not_a_model(tmp_path):
     with pytest.raises(FileNotFoundError, match="not a saved mtl model"):
         MultiTaskModel.load(tmp_path)

@@ -10,13 +10,12 @@ import json
 import os
 import signal
 import subprocess
-import time
 
 import pandas as pd
 import pytest
 import requests
 
-from tests.conftest import free_port, run_ok
+from tests.conftest import free_port, run_ok, wait_until_up
 
 pytestmark = pytest.mark.slow
 
@@ -83,8 +82,6 @@ def test_registry_alias_and_pyfunc_prediction(project):
 
 
 def test_mlflow_models_serve_answers_like_in_process(project):
-    import mlflow
-
     from mtl.inference import predict_texts
     from mtl.model import MultiTaskModel
 
@@ -96,14 +93,7 @@ def test_mlflow_models_serve_answers_like_in_process(project):
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(120):
-            try:
-                if requests.get(f"{url}/ping", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert server.poll() is None, server.stderr.read().decode()[-3000:]
-            time.sleep(1)
+        wait_until_up(f"{url}/ping", server)
         texts = ["Apple unveiled a new iPhone in California", "The weather in Paris is terrible today"]
         expected = predict_texts(MultiTaskModel.load(root / "models/mtl"), texts)
         for body in ({"inputs": texts}, {"dataframe_split": {"columns": ["text"], "data": [[t] for t in texts]}}, {"dataframe_records": [{"text": t} for t in texts]}):

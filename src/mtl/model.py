@@ -104,7 +104,11 @@ class MultiTaskModel(nn.Module):
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         save_model(self, str(directory / WEIGHTS))
-        config = {"format": FORMAT, **asdict(self.config), "encoder": self.encoder.backbone.config.to_dict()}
+        encoder = self.encoder.backbone.config.to_dict()
+        # transformers records the absolute path it loaded from; it would make the saved model (and its
+        # DVC hash) depend on where the repository lives. config.backbone already names the backbone.
+        encoder.pop("_name_or_path", None)
+        config = {"format": FORMAT, **asdict(self.config), "encoder": encoder}
         for key in ("sentence_labels", "token_labels"):
             config.pop(key)
         (directory / CONFIG).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
