@@ -143,6 +143,7 @@ def print_answers(answers: list[dict]) -> None:
 
 
 def _demo(args: argparse.Namespace) -> None:
+    from mtl.encoder import cosine_similarity
     from mtl.inference import predict_texts
     from mtl.model import ModelConfig, MultiTaskModel
     from mtl.pipeline import label_sets
@@ -157,8 +158,6 @@ def _demo(args: argparse.Namespace) -> None:
         print("note: no --model_path, so both heads are untrained and their predictions are random\n")
     embeddings = model.encoder.encode(sentences)
     print(f"embeddings: {embeddings.shape[0]} x {embeddings.shape[1]} ({model.config.pooling} pooling)")
-    from mtl.encoder import cosine_similarity
-
     _print_matrix(sentences, cosine_similarity(embeddings, embeddings))
     print()
     print_answers(predict_texts(model, sentences))

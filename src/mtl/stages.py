@@ -167,9 +167,9 @@ def gate_scores(metrics: dict) -> dict[str, float]:
     scores: dict[str, float] = {}
     for splits in metrics.values():
         validation = splits.get("validation", {})
-        for key, gate_key in (("sentence_accuracy", "sentence_accuracy"), ("entity_f1", "entity_f1")):
+        for key in ("sentence_accuracy", "entity_f1"):
             if key in validation:
-                scores[gate_key] = max(scores.get(gate_key, 0.0), validation[key])
+                scores[key] = max(scores.get(key, 0.0), validation[key])
     return scores
 
 

@@ -17,6 +17,7 @@ import mlflow
 from mlflow.tracking import MlflowClient
 
 from mtl.evaluation import headline
+from mtl.files import write_json
 from mtl.train import EpochResult
 
 DEFAULT_STORE = Path("mlruns")
@@ -116,8 +117,6 @@ def log_epoch(result: EpochResult) -> None:
 
 def write_run_ref(path: str | Path, run_id: str, experiment_id: str) -> None:
     """Record the pipeline run's id for the stages after train."""
-    from mtl.files import write_json
-
     write_json(path, {"run_id": run_id, "experiment_id": experiment_id, "tracking_uri": mlflow.get_tracking_uri()})
 
 
