@@ -97,7 +97,8 @@ class SentenceEncoder(nn.Module):
         was_training = self.training
         self.eval()
         with torch.inference_mode():
-            for start in tqdm(range(0, len(sentences), batch_size), desc="encode", disable=not show, unit="batch"):
+            # disable=None: a bar on a terminal, none in logs (an explicit False would write every update there)
+            for start in tqdm(range(0, len(sentences), batch_size), desc="encode", disable=None if show else True, unit="batch"):
                 idx = order[start : start + batch_size]
                 batch = collate([(ids[i], [], 0) for i in idx], pad)
                 _, pooled = self(batch["input_ids"].to(device), batch["attention_mask"].to(device))

@@ -54,7 +54,8 @@ def forward_rows(
     was_training = model.training
     model.eval()
     with torch.inference_mode():
-        for start in tqdm(range(0, n, batch_size), desc="predict", disable=not show, unit="batch"):
+        # disable=None: a bar on a terminal, none in logs (an explicit False would write every update there)
+        for start in tqdm(range(0, n, batch_size), desc="predict", disable=None if show else True, unit="batch"):
             idx = order[start : start + batch_size]
             batch = collate([(input_ids[i], [], 0) for i in idx], pad)
             out = model(batch["input_ids"].to(device), batch["attention_mask"].to(device))
