@@ -14,8 +14,9 @@ from dataclasses import dataclass
 IGNORE = -100  # the label PyTorch's cross-entropy skips
 ALIGNMENT_STRATEGIES: tuple[str, ...] = ("first", "all")
 # Words for free text: runs of word characters (keeping inner hyphens, apostrophes and dots, as in
-# "e-mail", "don't", "U.S.") or single punctuation marks, close to CoNLL's tokenisation.
-_WORD = re.compile(r"\w+(?:[-'.]\w+)*|[^\w\s]")
+# "e-mail", "don't", "U.S.") or single punctuation marks, close to CoNLL's tokenisation. The example
+# data is split with the same pattern, so a model sees the same words in training and in predict.
+WORD_PATTERN = re.compile(r"\w+(?:[-'.]\w+)*|[^\w\s]")
 
 
 def check_alignment(strategy: str) -> str:
@@ -73,7 +74,7 @@ def truncated_words(word_ids: Sequence[int | None], n_words: int) -> int:
 
 def split_words(text: str) -> tuple[list[str], list[tuple[int, int]]]:
     """Split free text into words and punctuation, with each word's (start, end) character offsets."""
-    matches = list(_WORD.finditer(text))
+    matches = list(WORD_PATTERN.finditer(text))
     return [m.group() for m in matches], [m.span() for m in matches]
 
 
@@ -81,10 +82,10 @@ def word_offsets(text: str, words: Sequence[str]) -> list[tuple[int, int]]:
     """Character offsets of ``words`` found in order in ``text``; raises ``ValueError`` if one is missing."""
     offsets = []
     cursor = 0
-    for word in words:
+    for index, word in enumerate(words):
         start = text.find(word, cursor)
         if start < 0:
-            raise ValueError(f"word {word!r} not found in {text!r} after position {cursor}")
+            raise ValueError(f"word {index} {word!r} not found in 'text' after character {cursor}")
         cursor = start + len(word)
         offsets.append((start, cursor))
     return offsets

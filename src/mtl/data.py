@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mtl.alignment import word_offsets
 from mtl.example_data import EXAMPLE_SENTENCE_LABELS, EXAMPLE_TOKEN_LABELS
 
 logger = logging.getLogger(__name__)
@@ -219,12 +220,10 @@ def read_example(path: str | os.PathLike[str], extra_columns: Sequence[str] = ()
             raise DataError(
                 path, number, f"unknown sentence_label {label!r}; expected one of {', '.join(EXAMPLE_SENTENCE_LABELS)}"
             )
-        cursor = 0
-        for index, word in enumerate(words):
-            found = text.find(word, cursor)
-            if found < 0:
-                raise DataError(path, number, f"word {index} {word!r} not found in 'text' after character {cursor}")
-            cursor = found + len(word)
+        try:
+            word_offsets(text, words)  # consumers recover character offsets this way
+        except ValueError as err:
+            raise DataError(path, number, str(err)) from None
         records.append({key: obj[key] for key in required})
     if not records:
         raise DataError(path, None, "no examples")

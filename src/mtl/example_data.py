@@ -21,12 +21,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from mtl.alignment import WORD_PATTERN  # one tokenisation for training data and predict
+
 EXAMPLE_SENTENCE_LABELS: tuple[str, ...] = ("Technology", "Weather", "Other")
 EXAMPLE_TOKEN_LABELS: tuple[str, ...] = ("O", "B-TECH", "I-TECH", "B-WEATHER", "I-WEATHER")
 EXAMPLE_SPLITS: tuple[str, ...] = ("train", "validation", "test")
 # The same word pattern as mtl.alignment uses for free text, so a sentence written here and the same
 # sentence typed by a user are split into identical words.
-WORD_PATTERN = re.compile(r"\w+(?:[-'.]\w+)*|[^\w\s]")
 
 _OUTPUT_COLUMNS = ("text", "words", "word_tags", "sentence_label", "template", "split")
 _TEMPLATE_PREFIX = {"Technology": "tech", "Weather": "weather", "Other": "other"}
