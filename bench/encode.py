@@ -2,9 +2,11 @@
 
 Both sides load the same local all-MiniLM-L6-v2 files and embed the same real SST-2 sentences with mean
 pooling, L2 normalisation, max length 256 (ST's setting for this model) and the same batch size. The
-embeddings must agree (min cosine >= 0.9999), or a speed-up would be meaningless.
+embeddings must agree (min cosine >= 0.9999), or a speed-up would be meaningless. ``--precision bf16``
+measures our opt-in bfloat16 autocast path against the peer's float32 (see ``mtl.precision``).
 
     .venv/bin/python bench/encode.py --n 2000
+    .venv/bin/python bench/encode.py --n 2000 --precision bf16
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ COMPARED = "mtl SentenceEncoder.encode vs SentenceTransformer.encode (mean pooli
 def main() -> None:
     parser = base_parser(__doc__.splitlines()[0], n=2000, repeats=3, batch_size=32)
     parser.add_argument("--max-length", type=int, default=256, help="word pieces per sentence, both sides")
+    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="our side's precision (the peer's is fp32)")
     parser.add_argument("--model", default="sentence-transformers/all-MiniLM-L6-v2", help="backbone name or directory")
     args = parser.parse_args()
     setup(args)
@@ -56,6 +59,7 @@ def main() -> None:
             "pieces_per_sentence": f"mean {np.mean(pieces):.1f}, min {min(pieces)}, max {max(pieces)}",
             "batch_size": args.batch_size,
             "max_length": args.max_length,
+            "ours_precision": args.precision,
             "threads": torch.get_num_threads(),
             "repeats": args.repeats,
             "warmup": args.warmup,
@@ -64,13 +68,13 @@ def main() -> None:
 
     warm = sentences[: min(len(sentences), 8 * args.batch_size)]  # a short warm-up: kernels, allocator, caches
     sides = {
-        "ours": lambda: ours.encode(sentences, batch_size=args.batch_size, show_progress=False),
+        "ours": lambda: ours.encode(sentences, batch_size=args.batch_size, show_progress=False, precision=args.precision),
         "peer": lambda: peer.encode(
             sentences, batch_size=args.batch_size, normalize_embeddings=True, show_progress_bar=False, convert_to_numpy=True
         ),
     }
     for _ in range(args.warmup):
-        ours.encode(warm, batch_size=args.batch_size, show_progress=False)
+        ours.encode(warm, batch_size=args.batch_size, show_progress=False, precision=args.precision)
         peer.encode(warm, batch_size=args.batch_size, normalize_embeddings=True, show_progress_bar=False)
     runs = alternate(sides, args.repeats, warmup=0)
 
@@ -80,10 +84,10 @@ def main() -> None:
     min_cos = float(cosines.min())
     print(f"   embeddings agreement: min cosine {min_cos:.6f} (must be >= {MIN_COSINE}), shapes {a.shape} / {b.shape}")
     compare(
-        NAME,
+        NAME if args.precision == "fp32" else f"{NAME}_{args.precision}",
         COMPARED,
         settings,
-        Side("mtl SentenceEncoder.encode", runs.seconds["ours"], len(sentences)),
+        Side(f"mtl SentenceEncoder.encode ({args.precision})", runs.seconds["ours"], len(sentences)),
         Side("sentence-transformers encode", runs.seconds["peer"], len(sentences)),
         TARGET_RATIO,
         f"ratio >= {TARGET_RATIO} and min cosine >= {MIN_COSINE}",

@@ -4,7 +4,7 @@ Each benchmark runs in its own process (its own thread settings, memory and mode
 defaults unless ``--quick`` (small sizes, to check that everything runs). A benchmark that fails, e.g.
 serving before ``make run`` registered a model, shows up as an error row; the others still run.
 
-    .venv/bin/python bench/run_all.py                  # encode, two_tasks, train_speed, serving
+    .venv/bin/python bench/run_all.py                  # encode (fp32, bf16), two_tasks, train_speed, serving
     .venv/bin/python bench/run_all.py --with-pipeline  # and the full dvc repro (long)
 """
 
@@ -18,9 +18,12 @@ import time
 
 from common import BENCH_DIR, RESULTS_DIR, machine
 
-BENCHES = ["encode", "two_tasks", "train_speed", "serving"]
+BENCHES = ["encode", "encode_bf16", "two_tasks", "train_speed", "serving"]
+# benchmarks that are another script run with fixed options
+VARIANTS: dict[str, tuple[str, list[str]]] = {"encode_bf16": ("encode", ["--precision", "bf16"])}
 QUICK_ARGS: dict[str, list[str]] = {
     "encode": ["--n", "200", "--repeats", "3"],
+    "encode_bf16": ["--n", "200", "--repeats", "3"],
     "two_tasks": ["--n", "200", "--repeats", "3"],
     "train_speed": ["--n", "128", "--repeats", "2"],
     "serving": ["--repeats", "5"],
@@ -41,7 +44,8 @@ def run_bench(name: str, extra: list[str]) -> tuple[dict | None, str]:
     """Run bench/<name>.py; returns its result JSON (None if it failed) and an error line."""
     out = RESULTS_DIR / f"{name}.json"
     started = time.time()
-    command = [sys.executable, str(BENCH_DIR / f"{name}.py"), "--out", str(out), *extra]
+    script, fixed = VARIANTS.get(name, (name, []))
+    command = [sys.executable, str(BENCH_DIR / f"{script}.py"), "--out", str(out), *fixed, *extra]
     print(f"\n$ {' '.join(command)}", flush=True)
     proc = subprocess.run(command, cwd=BENCH_DIR.parent, stderr=subprocess.PIPE, text=True)
     if proc.returncode != 0:

@@ -75,3 +75,18 @@ def test_rejected_inputs_are_400_errors_with_a_message(model_input, message):
         texts_from_input(model_input)
     assert message in err.value.message
     assert err.value.get_http_status_code() == 400
+
+
+def test_pyfunc_params_choose_precision_and_reject_bad_values(tiny_model):
+    from mtl.serving import MultiTaskPyfunc
+
+    served = MultiTaskPyfunc()
+    served.model = tiny_model
+    texts = ["Heavy rain in Paris", "Kubernetes scales the cluster."]
+    full = served.predict(None, texts)
+    half = served.predict(None, texts, params={"precision": "bf16", "batch_size": 1})
+    assert [a["text"] for a in half] == texts and [len(a["words"]) for a in half] == [len(a["words"]) for a in full]
+    for params, message in (({"precision": "fp16"}, "precision must be one of fp32, bf16"), ({"batch_size": 0}, "batch_size must be >= 1")):
+        with pytest.raises(MlflowException) as err:
+            served.predict(None, texts, params=params)
+        assert message in err.value.message and err.value.get_http_status_code() == 400

@@ -109,3 +109,34 @@ def test_mean_pooling_matches_sentence_transformers():
     theirs = SentenceTransformer(location, device="cpu")
     sentences = SENTENCES + ["The weather in Paris is terrible today", "Apple unveiled a new iPhone in California"] * 5
     np.testing.assert_allclose(ours.encode(sentences, batch_size=4), theirs.encode(sentences, normalize_embeddings=True), atol=1e-5)
+
+
+def test_precision_is_validated_everywhere(tiny_model):
+    from mtl.inference import predict_texts
+    from mtl.precision import check_precision
+
+    assert check_precision("bf16") == "bf16"
+    for call in (
+        lambda: check_precision("fp16"),
+        lambda: tiny_model.encoder.encode(SENTENCES, precision="int8"),
+        lambda: predict_texts(tiny_model, SENTENCES, precision="half"),
+    ):
+        with pytest.raises(ValueError, match="choose one of fp32, bf16"):
+            call()
+
+
+def test_bf16_encode_and_predict_stay_close_to_fp32(make_tiny_model):
+    from mtl.inference import predict_texts
+
+    model = make_tiny_model()
+    full = model.encoder.encode(SENTENCES)
+    half = model.encoder.encode(SENTENCES, precision="bf16")
+    assert half.dtype == np.float32 and half.shape == full.shape
+    cosines = np.sum(full * half, 1) / (np.linalg.norm(full, axis=1) * np.linalg.norm(half, axis=1))
+    assert cosines.min() > 0.99, cosines
+    assert not np.array_equal(full, half), "bf16 must actually run in lower precision"
+    a = predict_texts(model, SENTENCES, return_embeddings=True)
+    b = predict_texts(model, SENTENCES, return_embeddings=True, precision="bf16")
+    assert [[w["word"] for w in x["words"]] for x in a] == [[w["word"] for w in x["words"]] for x in b]
+    for x, y in zip(a, b, strict=True):
+        assert abs(x["sentence_probs"]["Technology"] - y["sentence_probs"]["Technology"]) < 0.05

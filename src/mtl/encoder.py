@@ -14,6 +14,7 @@ from transformers.utils import logging as hf_logging
 from mtl.backbones import resolve_backbone
 from mtl.encoding import collate
 from mtl.pooling import check_pooling, pool
+from mtl.precision import autocast, check_precision
 
 # Encoding more sentences than this shows a progress bar; below it the bar is only noise.
 PROGRESS_THRESHOLD = 1000
@@ -77,15 +78,19 @@ class SentenceEncoder(nn.Module):
             pooled = nn.functional.normalize(pooled, p=2, dim=-1)
         return states, pooled
 
-    def encode(self, sentences: Sequence[str], batch_size: int = 32, show_progress: bool | None = None) -> np.ndarray:
+    def encode(
+        self, sentences: Sequence[str], batch_size: int = 32, show_progress: bool | None = None, precision: str = "fp32"
+    ) -> np.ndarray:
         """Embed ``sentences`` into a (n, dim) float32 array, in input order.
 
         All sentences are tokenised once, then batched by word-piece count so each batch pads to nearly
         its own length (padding is the main waste on CPU: sorting by characters left 23% of the pieces
         as padding on SST-2, sorting by pieces 3%), and put back in the caller's order.
+        ``precision="bf16"`` opts into bfloat16 autocast (see ``mtl.precision``).
         """
         if isinstance(sentences, str):
             raise TypeError("encode expects a list of sentences, not one string")
+        check_precision(precision)
         if not len(sentences):
             return np.zeros((0, self.dim), dtype=np.float32)
         ids = self.tokenizer(list(sentences), truncation=True, max_length=self.max_length)["input_ids"]
@@ -96,7 +101,7 @@ class SentenceEncoder(nn.Module):
         device = next(self.parameters()).device
         was_training = self.training
         self.eval()
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(precision, device):
             # disable=None: a bar on a terminal, none in logs (an explicit False would write every update there)
             for start in tqdm(range(0, len(sentences), batch_size), desc="encode", disable=None if show else True, unit="batch"):
                 idx = order[start : start + batch_size]

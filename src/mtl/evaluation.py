@@ -12,7 +12,7 @@ from mtl.metrics import sentence_metrics, token_metrics
 from mtl.model import MultiTaskModel
 
 
-def evaluate_table(model: MultiTaskModel, table: pd.DataFrame, batch_size: int = 64) -> dict:
+def evaluate_table(model: MultiTaskModel, table: pd.DataFrame, batch_size: int = 64, precision: str = "fp32") -> dict:
     """Metrics for each task the table labels: ``{"sentence": {...}, "token": {...}}``.
 
     Token metrics compare one tag per word; words cut off by ``max_length`` count as predicted ``O``,
@@ -24,6 +24,7 @@ def evaluate_table(model: MultiTaskModel, table: pd.DataFrame, batch_size: int =
         [word_ids_of(w) for w in table["word_ids"]],
         [len(w) for w in table["words"]],
         batch_size,
+        precision=precision,
     )
     result: dict = {}
     labelled = np.asarray(table["sentence_label_id"]) != IGNORE

@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 from mtl.alignment import first_piece_index, group_entities, split_words
 from mtl.encoding import collate
 from mtl.model import MultiTaskModel
+from mtl.precision import autocast, check_precision
 
 PROGRESS_THRESHOLD = 1000
 
@@ -39,8 +40,10 @@ def forward_rows(
     batch_size: int = 64,
     return_embeddings: bool = False,
     show_progress: bool | None = None,
+    precision: str = "fp32",
 ) -> RowPredictions:
-    """Both heads' predictions for already-tokenised rows, in input order."""
+    """Both heads' predictions for already-tokenised rows, in input order (``precision``: ``mtl.precision``)."""
+    check_precision(precision)
     n = len(input_ids)
     order = np.argsort([-len(ids) for ids in input_ids], kind="stable")
     probs = np.zeros((n, len(model.config.sentence_labels)), dtype=np.float32)
@@ -53,7 +56,7 @@ def forward_rows(
     show = n > PROGRESS_THRESHOLD if show_progress is None else show_progress
     was_training = model.training
     model.eval()
-    with torch.inference_mode():
+    with torch.inference_mode(), autocast(precision, device):
         # disable=None: a bar on a terminal, none in logs (an explicit False would write every update there)
         for start in tqdm(range(0, n, batch_size), desc="predict", disable=None if show else True, unit="batch"):
             idx = order[start : start + batch_size]
@@ -75,7 +78,11 @@ def forward_rows(
 
 
 def predict_texts(
-    model: MultiTaskModel, texts: Sequence[str], batch_size: int = 32, return_embeddings: bool = False
+    model: MultiTaskModel,
+    texts: Sequence[str],
+    batch_size: int = 32,
+    return_embeddings: bool = False,
+    precision: str = "fp32",
 ) -> list[dict]:
     """Predict both tasks for free-text sentences.
 
@@ -89,7 +96,9 @@ def predict_texts(
     non_empty = [w if w else [""] for w in words]  # the tokenizer rejects an empty word list
     encoded = model.tokenizer(non_empty, is_split_into_words=True, truncation=True, max_length=model.config.max_length)
     word_ids = [encoded.word_ids(i) for i in range(len(texts))]
-    rows = forward_rows(model, encoded["input_ids"], word_ids, [len(w) for w in words], batch_size, return_embeddings)
+    rows = forward_rows(
+        model, encoded["input_ids"], word_ids, [len(w) for w in words], batch_size, return_embeddings, precision=precision
+    )
     labels, tag_names = model.config.sentence_labels, model.config.token_labels
     answers = []
     for i, text in enumerate(texts):

@@ -21,6 +21,7 @@ from mlflow.types import ParamSchema, ParamSpec
 
 from mtl.inference import predict_texts
 from mtl.model import MultiTaskModel
+from mtl.precision import PRECISIONS
 
 INPUT_COLUMN = "text"
 MAX_BATCH = 256  # sentences per request; bigger requests are refused rather than risking the server's memory
@@ -29,7 +30,9 @@ MAX_BATCH = 256  # sentences per request; bigger requests are refused rather tha
 # ``texts_from_input`` accepts a list and any one-column frame alike and refuses the rest with a 400.
 SIGNATURE = ModelSignature(
     inputs=None,
-    params=ParamSchema([ParamSpec("return_embeddings", "boolean", False), ParamSpec("batch_size", "long", 32)]),
+    params=ParamSchema(
+        [ParamSpec("return_embeddings", "boolean", False), ParamSpec("batch_size", "long", 32), ParamSpec("precision", "string", "fp32")]
+    ),
 )
 ENTRY = Path(__file__).with_name("pyfunc_entry.py")
 # MLflow nags about predict's missing type hints; they are left out on purpose (see MultiTaskPyfunc.predict).
@@ -88,14 +91,20 @@ class MultiTaskPyfunc(mlflow.pyfunc.PythonModel):
     def predict(self, context, model_input, params=None):  # noqa: ANN001, ANN201
         """One answer (dict) per sentence (see ``mtl.inference.predict_texts``).
 
-        ``model_input``: a one-column frame, a list or a Series of sentences; ``params``: return_embeddings, batch_size.
+        ``model_input``: a one-column frame, a list or a Series of sentences; ``params``: return_embeddings,
+        batch_size, precision (fp32 or bf16, see ``mtl.precision``).
         """
         params = params or {}
         texts = texts_from_input(model_input)
         batch_size = int(params.get("batch_size", 32))
         if batch_size < 1:
             raise bad_input(f"batch_size must be >= 1, got {batch_size}")
-        return predict_texts(self.model, texts, batch_size=batch_size, return_embeddings=bool(params.get("return_embeddings", False)))
+        precision = str(params.get("precision", "fp32"))
+        if precision not in PRECISIONS:
+            raise bad_input(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        return predict_texts(
+            self.model, texts, batch_size=batch_size, return_embeddings=bool(params.get("return_embeddings", False)), precision=precision
+        )
 
 
 def pip_requirements() -> list[str]:

@@ -1,0 +1,30 @@
+"""Inference precision: float32 (the default) or bfloat16 autocast, an opt-in speed-up for inference.
+
+Under ``bf16`` the matmuls run in bfloat16 while autocast keeps softmax, LayerNorm and the outputs we
+read in float32. On CPUs with native bf16 (AVX512-BF16 or AMX) that is about twice as fast with
+embeddings at cosine >= 0.9999; on CPUs without it, it can be slower. So it is never the default, and
+its effect on both tasks is measured, not assumed (``experiments/precision.py``, README).
+Training always runs in float32.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+PRECISIONS: tuple[str, ...] = ("fp32", "bf16")
+
+
+def check_precision(precision: str) -> str:
+    """Return ``precision`` if known, else raise ``ValueError`` listing the valid ones."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
+    return precision
+
+
+def autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager:
+    """The context that runs a forward pass at ``precision`` on ``device``."""
+    if check_precision(precision) == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
