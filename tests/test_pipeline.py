@@ -58,6 +58,7 @@ def test_mlflow_run_has_params_epoch_metrics_plots_and_tags(project):
     history = client.get_metric_history(run_id, "train_loss")
     assert [m.step for m in history] == [1]
     assert "val_sst2_sentence_accuracy" in run.data.metrics and "conll2003_test_entity_f1" in run.data.metrics
+    assert 0 < run.data.metrics["train_seconds"] < 600
     assert run.data.tags["git_commit"] == run_ok(["git", "rev-parse", "HEAD"], root, env).stdout.strip()
     assert any(k.startswith("data.data/prepared") for k in run.data.tags)
     artifacts = {a.path for a in client.list_artifacts(run_id, "plots")}

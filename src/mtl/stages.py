@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import logging
+import os
 from pathlib import Path
 
 import mlflow
@@ -94,7 +95,8 @@ def train_model(model_params: ModelParams, cfg: TrainConfig, logged_params: dict
     tracking.configure()
     experiment_id = tracking.ensure_experiment(experiment or tracking.EXPERIMENT)
     history: list[dict] = []
-    with mlflow.start_run(experiment_id=experiment_id, tags=tracking.run_tags()) as run:
+    # a DVC experiment's name doubles as the run's name, so the MLflow UI and `dvc exp show` agree
+    with mlflow.start_run(experiment_id=experiment_id, run_name=os.environ.get("DVC_EXP_NAME"), tags=tracking.run_tags()) as run:
         mlflow.log_params(tracking.flatten(logged_params))
 
         def on_epoch_end(result: EpochResult) -> None:

@@ -103,7 +103,12 @@ def run_tags(root: str | Path = ".") -> dict[str, str]:
 
 def epoch_metrics(result: EpochResult) -> dict[str, float]:
     """Flat MLflow metrics for one epoch: training losses, speed, and each validation set's headline."""
-    metrics = {"train_loss": result.train_loss, "sentences_per_second": result.sentences_per_second, "val_score": result.score}
+    metrics = {
+        "train_loss": result.train_loss,
+        "train_seconds": result.train_seconds,
+        "sentences_per_second": result.sentences_per_second,
+        "val_score": result.score,
+    }
     metrics.update({f"train_{task}_loss": value for task, value in result.task_losses.items()})
     for name, per_set in result.validation.items():
         metrics.update({f"val_{name}_{key}": value for key, value in headline(per_set).items()})

@@ -76,7 +76,8 @@ class EpochResult:
     task_losses: dict[str, float]
     validation: dict[str, dict]
     score: float
-    seconds: float
+    seconds: float  # the whole epoch, validation included
+    train_seconds: float  # the training steps alone
     sentences_per_second: float
 
 
@@ -191,6 +192,7 @@ def train(
             validation=validation,
             score=score,
             seconds=time.perf_counter() - started,
+            train_seconds=train_seconds,
             sentences_per_second=seen / train_seconds if train_seconds > 0 else 0.0,
         )
         history.append(result)
