@@ -10,7 +10,7 @@ export MLFLOW_TRACKING_URI ?= sqlite:///$(CURDIR)/mlruns/mlflow.db
 export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 
-.PHONY: install run test serve ui app bench clean
+.PHONY: install run test serve ui app bench full-data clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -43,6 +43,11 @@ app: install
 bench: install
 	$(PY) -m pip install -q -e ".[dev,bench]"
 	PATH="$(BIN):$$PATH" $(PY) bench/run_all.py
+
+# opt-in, long: the README's full-data results table (about 75 minutes per epoch on 2 CPU cores)
+full-data: install
+	$(PY) -m pip install -q -e ".[dev,bench]"
+	PATH="$(BIN):$$PATH" PYTHON=$(PY) EPOCHS=$(or $(EPOCHS),1) experiments/full_data.sh
 
 clean:
 	rm -rf data models plots metrics/history.csv

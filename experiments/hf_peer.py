@@ -1,0 +1,221 @@
+"""Hugging Face peer baselines for the results table: the standard ``Trainer`` recipes, one task each.
+
+``sst2``  is ``run_glue.py``'s recipe: ``AutoModelForSequenceClassification``, the sentence tokenised with
+          truncation, ``DataCollatorWithPadding``, ``Trainer``; scored by validation accuracy.
+``conll`` is ``run_ner.py``'s recipe: ``AutoModelForTokenClassification``, the words tokenised with
+          ``is_split_into_words=True``, each word's label on its first word piece and -100 on the rest
+          (``label_all_tokens=False``), ``DataCollatorForTokenClassification``, ``Trainer``; scored by
+          seqeval entity F1 (default mode, as ``evaluate.load("seqeval")``) on validation and test.
+
+The peer shares no modelling, alignment or training code with the pipeline: only the file readers of
+``mtl.data`` (the same files the pipeline reads) and ``mtl.backbones`` (where the local weights are).
+Optimiser settings default to the pipeline's (epochs, batch size, learning rate, warm-up, weight decay,
+clipping, max length), so the comparison is one of recipes, not of budgets.
+
+Writes a JSON shaped like ``metrics/metrics.json`` plus a ``training`` block, and logs an MLflow run
+(experiment ``mtl-peers``) with the settings as params and the scores as metrics.
+
+    .venv/bin/python experiments/hf_peer.py sst2 --out experiments/results/hf-sst2.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO / "src") not in sys.path:
+    sys.path.insert(0, str(REPO / "src"))
+
+EXPERIMENT = "mtl-peers"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("task", choices=["sst2", "conll"], help="which peer to train")
+    parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data", help="folder with sst2/ and conll2003/")
+    parser.add_argument("--model", default="sentence-transformers/all-MiniLM-L6-v2", help="backbone name or directory")
+    parser.add_argument("--train-n", type=int, default=None, help="training sentences (first N); default all")
+    parser.add_argument("--eval-n", type=int, default=None, help="sentences per scored split (first N), for a quick check; default all")
+    parser.add_argument("--epochs", type=float, default=1.0)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--learning-rate", type=float, default=1e-4)
+    parser.add_argument("--warmup-ratio", type=float, default=0.1)
+    parser.add_argument("--weight-decay", type=float, default=0.01)
+    parser.add_argument("--max-grad-norm", type=float, default=1.0)
+    parser.add_argument("--max-length", type=int, default=128)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--eval-batch-size", type=int, default=64)
+    parser.add_argument("--run-name", default=None, help="MLflow run name; default hf-<task>")
+    parser.add_argument("--no-mlflow", action="store_true", help="only write --out")
+    parser.add_argument("--out", type=Path, required=True, help="result JSON")
+    return parser.parse_args()
+
+
+def sst2_rows(tokenizer, table, max_length: int) -> list[dict]:
+    """run_glue.py's preprocessing: the sentence tokenised with truncation, the GLUE label id."""
+    from mtl.data import SST2_LABELS
+
+    label_id = {name: i for i, name in enumerate(SST2_LABELS)}
+    encoded = tokenizer(list(table["text"]), truncation=True, max_length=max_length)
+    return [
+        {"input_ids": ids, "attention_mask": mask, "labels": label_id[label]}
+        for ids, mask, label in zip(encoded["input_ids"], encoded["attention_mask"], table["sentence_label"], strict=True)
+    ]
+
+
+def conll_rows(tokenizer, table, max_length: int, label_id: dict[str, int]) -> list[dict]:
+    """run_ner.py's tokenize_and_align_labels with label_all_tokens=False: first piece labelled, rest -100."""
+    encoded = tokenizer([list(w) for w in table["words"]], truncation=True, max_length=max_length, is_split_into_words=True)
+    rows = []
+    for i, tags in enumerate(table["word_tags"]):
+        labels, previous = [], None
+        for word in encoded.word_ids(batch_index=i):
+            labels.append(-100 if word is None or word == previous else label_id[tags[word]])
+            previous = word
+        rows.append({"input_ids": encoded["input_ids"][i], "attention_mask": encoded["attention_mask"][i], "labels": labels})
+    return rows
+
+
+def conll_scores(trainer, rows: list[dict], tags: list[str]) -> dict:
+    """run_ner.py's compute_metrics: argmax, drop -100 positions, seqeval on the remaining (first-piece) tags."""
+    import numpy as np
+    from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
+
+    output = trainer.predict(rows)
+    predictions = np.argmax(output.predictions, axis=-1)
+    true, pred = [], []
+    for p_row, l_row in zip(predictions, output.label_ids, strict=True):
+        keep = l_row != -100
+        true.append([tags[t] for t in l_row[keep]])
+        pred.append([tags[t] for t in p_row[keep]])
+    report = classification_report(true, pred, output_dict=True, zero_division=0)
+    return {
+        "entity_f1": round(float(f1_score(true, pred)), 6),
+        "entity_precision": round(float(precision_score(true, pred)), 6),
+        "entity_recall": round(float(recall_score(true, pred)), 6),
+        "per_type_f1": {k: round(float(v["f1-score"]), 6) for k, v in sorted(report.items()) if " avg" not in k},
+    }
+
+
+def main() -> None:
+    args = parse_args()
+    import numpy as np
+    import torch
+    import transformers
+    from transformers import (
+        AutoModelForSequenceClassification,
+        AutoModelForTokenClassification,
+        AutoTokenizer,
+        DataCollatorForTokenClassification,
+        DataCollatorWithPadding,
+        Trainer,
+        TrainingArguments,
+        set_seed,
+    )
+
+    from mtl.backbones import resolve_backbone
+    from mtl.data import CONLL_TAGS, SST2_LABELS, read_conll, read_sst2
+
+    set_seed(args.seed)
+    path = resolve_backbone(args.model)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    if args.task == "sst2":
+        train_table = read_sst2(args.data_dir / "sst2" / "train.tsv")
+        eval_tables = {"validation": read_sst2(args.data_dir / "sst2" / "validation.tsv")}
+        model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=len(SST2_LABELS))
+        rows = lambda table: sst2_rows(tokenizer, table, args.max_length)  # noqa: E731
+        collator = DataCollatorWithPadding(tokenizer)
+    else:
+        tags = list(CONLL_TAGS)
+        label_id = {t: i for i, t in enumerate(tags)}
+        train_table = read_conll(args.data_dir / "conll2003" / "train.txt")
+        eval_tables = {s: read_conll(args.data_dir / "conll2003" / f"{s}.txt") for s in ("validation", "test")}
+        model = AutoModelForTokenClassification.from_pretrained(
+            path, num_labels=len(tags), id2label=dict(enumerate(tags)), label2id=label_id
+        )
+        rows = lambda table: conll_rows(tokenizer, table, args.max_length, label_id)  # noqa: E731
+        collator = DataCollatorForTokenClassification(tokenizer)
+    if args.train_n is not None:
+        train_table = train_table.head(args.train_n)
+    if args.eval_n is not None:
+        eval_tables = {split: table.head(args.eval_n) for split, table in eval_tables.items()}
+    train_rows = rows(train_table)
+
+    out_dir = tempfile.TemporaryDirectory(prefix="hf-peer-")
+    # transformers 5: a float warmup_steps below 1 is a share of the steps (warmup_ratio is gone).
+    training_args = TrainingArguments(
+        output_dir=out_dir.name,
+        per_device_train_batch_size=args.batch_size,
+        per_device_eval_batch_size=args.eval_batch_size,
+        num_train_epochs=args.epochs,
+        learning_rate=args.learning_rate,
+        weight_decay=args.weight_decay,
+        warmup_steps=args.warmup_ratio,
+        max_grad_norm=args.max_grad_norm,
+        lr_scheduler_type="linear",
+        eval_strategy="no",
+        save_strategy="no",
+        report_to=[],
+        disable_tqdm=True,
+        logging_strategy="epoch",
+        dataloader_num_workers=0,
+        dataloader_pin_memory=torch.cuda.is_available(),
+        seed=args.seed,
+    )
+    trainer = Trainer(model=model, args=training_args, train_dataset=train_rows, data_collator=collator)
+    started = time.perf_counter()
+    train_loss = trainer.train().training_loss
+    train_seconds = time.perf_counter() - started
+
+    if args.task == "sst2":
+        output = trainer.predict(rows(eval_tables["validation"]))
+        predicted = np.argmax(output.predictions, axis=-1)
+        accuracy = float((predicted == output.label_ids).mean())
+        metrics = {"sst2": {"validation": {"sentence_accuracy": round(accuracy, 6)}}}
+    else:
+        metrics = {"conll2003": {split: conll_scores(trainer, rows(table), tags) for split, table in eval_tables.items()}}
+    out_dir.cleanup()
+
+    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k not in ("out", "no_mlflow")}
+    training = {
+        "recipe": "run_glue.py" if args.task == "sst2" else "run_ner.py (label_all_tokens=False)",
+        "train_sentences": len(train_rows),
+        "train_seconds": round(train_seconds, 1),
+        "sentences_per_second": round(len(train_rows) * args.epochs / train_seconds, 1),
+        "train_loss": round(float(train_loss), 6),
+        "device": "cuda" if torch.cuda.is_available() else "cpu",
+        "threads": torch.get_num_threads(),
+        "machine": platform.processor() or platform.machine(),
+        "transformers": transformers.__version__,
+        "torch": torch.__version__,
+        "settings": settings,
+    }
+    result = {**metrics, "training": training}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    print(json.dumps(result, indent=2, sort_keys=True))
+
+    if not args.no_mlflow:
+        import mlflow
+
+        from mtl import tracking
+
+        tracking.configure(REPO)
+        experiment_id = tracking.ensure_experiment(EXPERIMENT, REPO)
+        with mlflow.start_run(experiment_id=experiment_id, run_name=args.run_name or f"hf-{args.task}"):
+            mlflow.log_params(settings)
+            mlflow.log_metrics(
+                {k: v for k, v in tracking.flatten(metrics).items() if isinstance(v, (int, float))}
+                | {"train_seconds": train_seconds, "train_loss": float(train_loss)}
+            )
+            mlflow.log_dict(result, "metrics.json")
+
+
+if __name__ == "__main__":
+    main()
