@@ -28,8 +28,10 @@ if str(REPO / "src") not in sys.path:
 # file stem -> what the table calls it; stems not listed here come after these, by name
 ROWS = {
     "full-mtl": "**multi-task (ours)**",
+    "full-mtl-seed43": "multi-task, seed 43",
     "full-mtl-token-w0.5": "multi-task, token loss weight 0.5",
     "full-sentence-only": "sentence-only (ours, token weight 0)",
+    "full-sentence-only-seed43": "sentence-only, seed 43",
     "full-token-only": "token-only (ours, sentence weight 0)",
     "hf-sst2": "HF peer: `run_glue` recipe",
     "hf-conll": "HF peer: `run_ner` recipe",
