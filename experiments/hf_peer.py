@@ -26,6 +26,7 @@ import platform
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -129,7 +130,7 @@ def main() -> None:
         train_table = read_sst2(args.data_dir / "sst2" / "train.tsv")
         eval_tables = {"validation": read_sst2(args.data_dir / "sst2" / "validation.tsv")}
         model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=len(SST2_LABELS))
-        rows = lambda table: sst2_rows(tokenizer, table, args.max_length)  # noqa: E731
+        rows = partial(sst2_rows, tokenizer, max_length=args.max_length)
         collator = DataCollatorWithPadding(tokenizer)
     else:
         tags = list(CONLL_TAGS)
@@ -139,7 +140,7 @@ def main() -> None:
         model = AutoModelForTokenClassification.from_pretrained(
             path, num_labels=len(tags), id2label=dict(enumerate(tags)), label2id=label_id
         )
-        rows = lambda table: conll_rows(tokenizer, table, args.max_length, label_id)  # noqa: E731
+        rows = partial(conll_rows, tokenizer, max_length=args.max_length, label_id=label_id)
         collator = DataCollatorForTokenClassification(tokenizer)
     if args.train_n is not None:
         train_table = train_table.head(args.train_n)
