@@ -58,7 +58,7 @@ def main() -> None:
     scores: dict[str, dict[str, dict]] = {"fp32": {}, "bf16": {}}
     seconds: dict[str, list[float]] = {"fp32": [], "bf16": []}
     rows = sum(len(t) for t in tables.values())
-    for name, table in tables.items():  # warm-up: kernels and oneDNN's per-shape primitives
+    for table in tables.values():  # warm-up: kernels and oneDNN's per-shape primitives
         for precision in scores:
             evaluate_table(model, table.head(256), args.batch_size, precision=precision)
     for _ in range(args.repeats):

@@ -38,8 +38,10 @@ def test_results_table_orders_rows_and_hides_untrained_heads():
         "zz-extra": _result(0.5, 0.5),
         "full-sentence-only": _result(0.91, 0.02, weights=(1.0, 0.0)),
         "full-mtl": _result(0.897, 0.87),
+        "full-token-only": _result(0.48, 0.86, weights=(0.0, 1.0)),
     })
     lines = text.splitlines()
     assert lines[2].startswith("| **multi-task (ours)** | 0.897 | 0.870 | 0.870 | 0.900 | 0.800 | 0.700 | 0.600 | 2.0 min | 50 |")
     assert lines[3].startswith("| sentence-only (ours, token weight 0) | 0.910 | – | – |")
-    assert lines[4].startswith("| zz-extra |")
+    assert lines[4].startswith("| token-only (ours, sentence weight 0) | – | 0.860 | 0.860 |")
+    assert lines[5].startswith("| zz-extra |")

@@ -86,7 +86,7 @@ def test_pyfunc_params_choose_precision_and_reject_bad_values(tiny_model):
     full = served.predict(None, texts)
     half = served.predict(None, texts, params={"precision": "bf16", "batch_size": 1})
     assert [a["text"] for a in half] == texts and [len(a["words"]) for a in half] == [len(a["words"]) for a in full]
-    for params, message in (({"precision": "fp16"}, "precision must be one of fp32, bf16"), ({"batch_size": 0}, "batch_size must be >= 1")):
+    for params, message in (({"precision": "fp16"}, "unknown precision 'fp16': choose one of fp32, bf16"), ({"batch_size": 0}, "batch_size must be >= 1")):
         with pytest.raises(MlflowException) as err:
             served.predict(None, texts, params=params)
         assert message in err.value.message and err.value.get_http_status_code() == 400

@@ -21,7 +21,7 @@ from mlflow.types import ParamSchema, ParamSpec
 
 from mtl.inference import predict_texts
 from mtl.model import MultiTaskModel
-from mtl.precision import PRECISIONS
+from mtl.precision import check_precision
 
 INPUT_COLUMN = "text"
 MAX_BATCH = 256  # sentences per request; bigger requests are refused rather than risking the server's memory
@@ -99,9 +99,10 @@ class MultiTaskPyfunc(mlflow.pyfunc.PythonModel):
         batch_size = int(params.get("batch_size", 32))
         if batch_size < 1:
             raise bad_input(f"batch_size must be >= 1, got {batch_size}")
-        precision = str(params.get("precision", "fp32"))
-        if precision not in PRECISIONS:
-            raise bad_input(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        try:
+            precision = check_precision(str(params.get("precision", "fp32")))
+        except ValueError as err:
+            raise bad_input(str(err)) from err
         return predict_texts(
             self.model, texts, batch_size=batch_size, return_embeddings=bool(params.get("return_embeddings", False)), precision=precision
         )
