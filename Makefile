@@ -24,7 +24,7 @@ install: $(VENV)/.installed
 run: install
 	PATH="$(BIN):$$PATH" dvc repro
 	@echo
-	@cat models/registered.json
+	@cat models/real/registered.json models/example/registered.json
 	@echo
 	@echo "serve it:  make serve   (mlflow models serve -m \"models:/$(MODEL)@champion\" --env-manager local -h 127.0.0.1 -p $(PORT))"
 
@@ -50,4 +50,4 @@ full-data: install
 	PATH="$(BIN):$$PATH" PYTHON=$(PY) EPOCHS=$(or $(EPOCHS),1) experiments/full_data.sh
 
 clean:
-	rm -rf data models plots metrics/history.csv
+	rm -rf data models plots dvc_plots

@@ -21,7 +21,7 @@ EXAMPLES = "Apple unveiled a new iPhone in California\nThe weather in Paris is t
 st.set_page_config(page_title="mtl-pipeline", layout="wide")
 st.title("Multi-task sentence transformer")
 
-uri = configure(Path(os.environ.get("MTL_ROOT", ".")))
+uri = configure()
 choices = model_choices(MlflowClient())
 if not choices:
     st.error(f"No registered model in {uri}. Run `make run` first.")

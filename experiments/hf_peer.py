@@ -12,7 +12,7 @@ The peer shares no modelling, alignment or training code with the pipeline: only
 Optimiser settings default to the pipeline's (epochs, batch size, learning rate, warm-up, weight decay,
 clipping, max length), so the comparison is one of recipes, not of budgets.
 
-Writes a JSON shaped like ``metrics/metrics.json`` plus a ``training`` block, and logs an MLflow run
+Writes a JSON shaped like ``metrics/real/scores.json`` plus a ``training`` block, and logs an MLflow run
 (experiment ``mtl-peers``) with the settings as params and the scores as metrics.
 
     .venv/bin/python experiments/hf_peer.py sst2 --out experiments/results/hf-sst2.json

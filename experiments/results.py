@@ -4,7 +4,7 @@
     .venv/bin/python experiments/results.py table
 
 ``collect NAME...`` finds the newest pipeline run whose ``dvc_exp_name`` tag is NAME (experiment
-``mtl-pipeline``) and writes ``experiments/results/NAME.json``: its ``metrics/metrics.json`` artifact
+``mtl-pipeline``) and writes ``experiments/results/NAME.json``: its ``metrics/scores.json`` artifact
 plus a ``training`` block (run id, git commit, epochs, training seconds, sentences per second, the
 train params). The Hugging Face peers write the same shape themselves (``experiments/hf_peer.py``).
 
@@ -58,7 +58,7 @@ def collect(name: str, experiment: str = "mtl-pipeline") -> dict:
         raise SystemExit(f"no run tagged dvc_exp_name={name!r} in experiment {experiment!r}")
     run = runs[0]
     with tempfile.TemporaryDirectory() as tmp:
-        metrics = json.loads(Path(client.download_artifacts(run.info.run_id, "metrics/metrics.json", tmp)).read_text())
+        metrics = json.loads(Path(client.download_artifacts(run.info.run_id, "metrics/scores.json", tmp)).read_text())
     epochs = client.get_metric_history(run.info.run_id, "train_loss")
     speed = [m.value for m in client.get_metric_history(run.info.run_id, "sentences_per_second")]
     seconds = [m.value for m in client.get_metric_history(run.info.run_id, "train_seconds")]

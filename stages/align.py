@@ -1,12 +1,14 @@
-"""Stage align: tokenise the prepared data and align word tags to word pieces; report truncated words."""
+"""Stage align@<source>: tokenise the prepared data and align word tags to word pieces; report truncated words."""
+
+import sys
 
 from mtl.config import AlignConfig, ModelParams, load_params, section
-from mtl.stages import align, stage_main
+from mtl.stages import align, source_arg, stage_main
 
 
 def main() -> None:
     params = load_params()
-    align(section(params, "align", AlignConfig), section(params, "model", ModelParams))
+    align.run(source_arg(sys.argv), section(params, "align", AlignConfig), section(params, "model", ModelParams))
 
 
 if __name__ == "__main__":

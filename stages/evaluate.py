@@ -1,11 +1,13 @@
-"""Stage evaluate: validation and test metrics per task, PNG plots, all logged to the pipeline's MLflow run."""
+"""Stage evaluate@<source>: validation and test metrics per task and PNG plots, logged to the model's MLflow run."""
+
+import sys
 
 from mtl.config import EvaluateConfig, load_params, section
-from mtl.stages import evaluate_model, stage_main
+from mtl.stages import evaluate, source_arg, stage_main
 
 
 def main() -> None:
-    evaluate_model(section(load_params(), "evaluate", EvaluateConfig).batch_size)
+    evaluate.run(source_arg(sys.argv), section(load_params(), "evaluate", EvaluateConfig).batch_size)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,17 @@
-"""Stage export: log the model as an MLflow pyfunc, register it, and set @champion or @challenger by the gate."""
+"""Stage export@<source>: register the model (once per training run) and set @champion or @challenger by the gate."""
+
+import sys
 
 from mtl.config import ExportConfig, load_params, section
-from mtl.stages import export_model, stage_main
+from mtl.stages import export, source_arg, stage_main
 
 
 def main() -> None:
-    record = export_model(section(load_params(), "export", ExportConfig))
-    print(f"registered {record['model_name']} version {record['version']} as @{record['alias']}")
+    record = export.run(source_arg(sys.argv), section(load_params(), "export", ExportConfig))
+    reused = " (reused: already registered from this training run)" if record["reused_version"] else ""
+    print(f"{record['model_name']} version {record['version']}{reused} is @{record['alias']}")
+    for failure in record["gate"]["failures"]:
+        print(f"  gate: {failure}")
     print(f"serve it: mlflow models serve -m \"{record['model_uri']}\" --env-manager local -h 127.0.0.1 -p 5001")
 
 

@@ -134,7 +134,9 @@ def project(tmp_path_factory, tokenizer, tiny_bert_config, raw_dir):
     params["prepare"].update(raw_dir=str(raw_dir), sst2_train=48, sst2_validation=24, conll_train=48, conll_validation=24, conll_test=24, example_n=60)
     params["model"].update(name=str(backbone), max_length=48)
     params["train"].update(epochs=1, batch_size=16)
-    params["export"]["gate"].update(sentence_accuracy=0.0, entity_f1=0.0)
+    # a tiny random backbone learns nothing in one epoch: open both gates so the first versions become @champion
+    for model in params["export"]["models"].values():
+        model["gate"].update(sentence_accuracy=0.0, entity_f1=0.0)
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     (root / "dvc.lock").unlink(missing_ok=True)
     env = {
@@ -152,3 +154,17 @@ def project(tmp_path_factory, tokenizer, tiny_bert_config, raw_dir):
     return root, env
 
 
+
+
+def copy_project(project, destination: Path) -> tuple[Path, dict]:
+    """A private copy of the ``project`` clone (git, DVC cache, MLflow store) for tests that change its state."""
+    source, env = project
+    root = destination / "repo"
+    shutil.copytree(source, root, symlinks=True)
+    return root, {**env, "MLFLOW_TRACKING_URI": f"sqlite:///{root}/mlruns/mlflow.db"}
+
+
+def commit_all(root: Path, env: dict, message: str) -> None:
+    """Commit the clone's state, as a user commits dvc.lock and metrics after a run."""
+    run_ok(["git", "add", "-A"], root, env)
+    run_ok(["git", "commit", "-qm", message, "--allow-empty"], root, env)

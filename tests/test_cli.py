@@ -65,5 +65,5 @@ def test_predict_prints_a_table_and_json(make_tiny_model, tmp_path, capsys):
 
 def test_predict_without_a_model_says_how_to_get_one(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(SystemExit, match="no trained model at models/mtl"):
+    with pytest.raises(SystemExit, match="no trained model at models/real/model"):
         main(["predict", "hello"])

@@ -32,13 +32,19 @@ def _client(env):
 def test_repro_writes_lock_metrics_and_plots(project):
     root, env = project
     assert (root / "dvc.lock").exists()
-    metrics = json.loads((root / "metrics/metrics.json").read_text())
-    assert set(metrics) == {"sst2", "conll2003"}
-    assert 0 <= metrics["sst2"]["validation"]["sentence_accuracy"] <= 1
-    assert set(metrics["conll2003"]["test"]["per_type_f1"]) == {"PER", "ORG", "LOC", "MISC"}
-    assert (root / "plots/learning_curves.png").stat().st_size > 1000
-    shown = run_ok(["dvc", "metrics", "show", "--json"], root, env).stdout
-    assert "sentence_accuracy" in shown
+    scores = json.loads((root / "metrics/real/scores.json").read_text())
+    assert set(scores) == {"sst2", "conll2003"}
+    assert 0 <= scores["sst2"]["validation"]["sentence_accuracy"] <= 1
+    assert set(scores["conll2003"]["test"]["per_type_f1"]) == {"PER", "ORG", "LOC", "MISC"}
+    summary = json.loads((root / "metrics/real/metrics.json").read_text())
+    assert set(summary["conll"]) >= {"f1", "val_f1", "PER", "ORG", "LOC", "MISC"} and set(summary["sst2"]) == {"acc", "macro_f1"}
+    for source in ("real", "example"):
+        assert (root / f"plots/{source}/learning_curves.png").stat().st_size > 1000
+        assert (root / f"models/{source}/model/model.safetensors").is_file()
+    shown = json.loads(run_ok(["dvc", "metrics", "show", "--json"], root, env).stdout)
+    # only the real-data summary is a DVC metric: alignment counts and the toy model stay out of the tables
+    assert list(shown[""]["data"]) == ["metrics/real/metrics.json"]
+    assert json.loads((root / "metrics/example/metrics.json").read_text())["example"]["acc"] >= 0
 
 
 def test_second_repro_runs_nothing(project):
@@ -51,18 +57,24 @@ def test_second_repro_runs_nothing(project):
 def test_mlflow_run_has_params_epoch_metrics_plots_and_tags(project):
     root, env = project
     client = _client(env)
-    run_id = json.loads((root / "models/mlflow_run.json").read_text())["run_id"]
+    run_id = json.loads((root / "models/real/registered.json").read_text())["run_id"]
     run = client.get_run(run_id)
-    assert run.data.params["train.epochs"] == "1"
+    assert run.info.run_name == "repro-" + run_ok(["git", "rev-parse", "--short=7", "HEAD"], root, env).stdout.strip()
+    assert run.data.params["train.epochs"] == "1" and run.data.params["source"] == "real"
+    assert not any(k.startswith("export") for k in run.data.params), "gate settings are tags: params are write-once"
+    assert {"val_sentence_accuracy", "val_entity_f1", "test_entity_f1"} <= set(run.data.metrics)
     assert run.data.params["model.pooling"] == "mean"
     history = client.get_metric_history(run_id, "train_loss")
     assert [m.step for m in history] == [1]
     assert "val_sst2_sentence_accuracy" in run.data.metrics and "conll2003_test_entity_f1" in run.data.metrics
     assert 0 < run.data.metrics["train_seconds"] < 600
+    assert "train_seconds" not in (root / "metrics/real/history.csv").read_text(), "timings would change dvc.lock"
     assert run.data.tags["git_commit"] == run_ok(["git", "rev-parse", "HEAD"], root, env).stdout.strip()
     assert any(k.startswith("data.data/prepared") for k in run.data.tags)
     artifacts = {a.path for a in client.list_artifacts(run_id, "plots")}
     assert "plots/learning_curves.png" in artifacts and "plots/confusion_sst2_validation.png" in artifacts
+    example = client.get_run(json.loads((root / "models/example/registered.json").read_text())["run_id"])
+    assert example.info.experiment_id != run.info.experiment_id and example.data.tags["mtl.source"] == "example"
 
 
 def test_registry_alias_and_pyfunc_prediction(project):
@@ -70,9 +82,12 @@ def test_registry_alias_and_pyfunc_prediction(project):
 
     root, env = project
     client = _client(env)
-    record = json.loads((root / "models/registered.json").read_text())
+    record = json.loads((root / "models/real/registered.json").read_text())
     version = client.get_model_version_by_alias("mtl-pipeline", "champion")
     assert str(version.version) == record["version"] and record["alias"] == "champion"
+    assert record["gate"]["passed"] and not record["reused_version"]
+    example = client.get_model_version_by_alias("mtl-example", "champion")
+    assert example.run_id == json.loads((root / "models/example/registered.json").read_text())["run_id"] != version.run_id
     model = mlflow.pyfunc.load_model("models:/mtl-pipeline@champion")
     answers = model.predict(["Peter flew to Paris .", "a gorgeous movie"])
     assert model.predict(pd.DataFrame({"sentence": ["a gorgeous movie"]}))[0]["text"] == "a gorgeous movie"
@@ -96,7 +111,7 @@ def test_mlflow_models_serve_answers_like_in_process(project):
     try:
         wait_until_up(f"{url}/ping", server)
         texts = ["Apple unveiled a new iPhone in California", "The weather in Paris is terrible today"]
-        expected = predict_texts(MultiTaskModel.load(root / "models/mtl"), texts)
+        expected = predict_texts(MultiTaskModel.load(root / "models/real/model"), texts)
         for body in ({"inputs": texts}, {"dataframe_split": {"columns": ["text"], "data": [[t] for t in texts]}}, {"dataframe_records": [{"text": t} for t in texts]}):
             response = requests.post(f"{url}/invocations", json=body, timeout=60)
             assert response.status_code == 200, response.text
@@ -115,17 +130,3 @@ def test_mlflow_models_serve_answers_like_in_process(project):
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
-
-
-def test_exp_run_creates_a_second_run_and_version(project):
-    root, env = project
-    run_ok(["dvc", "exp", "run", "-S", "train.epochs=2"], root, env, timeout=900)
-    client = _client(env)
-    versions = client.search_model_versions("name='mtl-pipeline'")
-    assert len(versions) == 2
-    runs = client.search_runs([client.get_experiment_by_name("mtl-pipeline").experiment_id])
-    assert len(runs) == 2
-    newest = max(runs, key=lambda r: r.info.start_time)
-    assert newest.data.params["train.epochs"] == "2"
-    assert newest.data.tags.get("dvc_exp_name")
-    assert [m.step for m in client.get_metric_history(newest.info.run_id, "train_loss")] == [1, 2]

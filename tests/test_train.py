@@ -1,4 +1,5 @@
 import numpy as np
+import torch
 import pytest
 
 from mtl.alignment import IGNORE
@@ -91,3 +92,46 @@ def test_frozen_encoder_does_not_change(make_tiny_model, example_sets):
 def test_train_config_validation(overrides, message):
     with pytest.raises(ValueError, match=message):
         TrainConfig(**overrides)
+
+
+def test_selection_score_uses_only_the_trained_tasks():
+    from mtl.evaluation import selection_score
+
+    per_set = {"sst2": {"sentence": {"accuracy": 0.9}}, "conll2003": {"token": {"f1": 0.1}}}
+    assert selection_score(per_set) == pytest.approx(0.5)
+    assert selection_score(per_set, ("sentence",)) == pytest.approx(0.9)
+    assert selection_score(per_set, ("token",)) == pytest.approx(0.1)
+
+
+def test_the_best_epochs_weights_are_restored(make_tiny_model, example_sets, monkeypatch):
+    """Epoch 1 scores best on validation, so the trained model ends with epoch 1's weights, not epoch 2's."""
+    import mtl.train
+
+    scores = iter([{"token": {"f1": 0.9}}, {"token": {"f1": 0.1}}])
+    # the loop scores validation with evaluate_table; a fixed sequence of scores makes epoch 1 the best
+    monkeypatch.setattr(mtl.train, "evaluate_table", lambda *args, **kwargs: next(scores))
+    model = make_tiny_model()
+    snapshots = []
+
+    def snapshot(result):
+        snapshots.append({k: v.detach().clone() for k, v in model.state_dict().items()})
+
+    validation = {"example": by_role(example_sets, "validation")["example"]}
+    result = train(model, by_role(example_sets, "train"), validation, _fast_cfg(epochs=2), snapshot, log=lambda _: None)
+    assert result.best_epoch == 1 and result.best_score == pytest.approx(0.9)
+    final = model.state_dict()
+    changed = [k for k in final if not torch.equal(snapshots[0][k], snapshots[1][k])]
+    assert changed, "epoch 2 changed no weight, so the test proves nothing"
+    assert all(torch.equal(final[k], snapshots[0][k]) for k in final)
+
+
+def test_single_task_runs_choose_their_epoch_on_their_own_task(make_tiny_model, example_sets, monkeypatch):
+    """A token weight of 0 leaves the token head untrained: its F1 must not pick the epoch."""
+    import mtl.train
+
+    scores = iter([{"sentence": {"accuracy": 0.5}, "token": {"f1": 0.9}}, {"sentence": {"accuracy": 0.6}, "token": {"f1": 0.0}}])
+    monkeypatch.setattr(mtl.train, "evaluate_table", lambda *args, **kwargs: next(scores))
+    validation = {"example": by_role(example_sets, "validation")["example"]}
+    cfg = _fast_cfg(epochs=2, task_weights=TaskWeights(1.0, 0.0))
+    result = train(make_tiny_model(), by_role(example_sets, "train"), validation, cfg, log=lambda _: None)
+    assert result.best_epoch == 2 and result.best_score == pytest.approx(0.6)

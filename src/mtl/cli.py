@@ -117,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = sub.add_parser("predict", help="label your own sentences with a trained model")
     predict.add_argument("sentences", nargs="+", help="sentences to label (quote each one)")
-    predict.add_argument("--model_path", type=_existing_model, default=None, help="trained model directory (default: models/mtl, the pipeline's model)")
+    predict.add_argument("--model_path", type=_existing_model, default=None, help="trained model directory (default: models/real/model, the pipeline's model)")
     predict.add_argument("--json", action="store_true", help="print the full answers as JSON")
     predict.add_argument("--embeddings", action="store_true", help="include each sentence's embedding (with --json)")
     predict.add_argument(
@@ -208,7 +208,7 @@ def _predict(args: argparse.Namespace) -> None:
     from mtl.inference import predict_texts
     from mtl.model import MultiTaskModel
 
-    path = args.model_path or Path("models/mtl")
+    path = args.model_path or Path("models/real/model")
     if not (path / "config.json").is_file():
         raise SystemExit(f"mtl predict: error: no trained model at {path}; pass --model_path or run `make run` first")
     answers = predict_texts(MultiTaskModel.load(path), args.sentences, return_embeddings=args.embeddings, precision=args.precision)

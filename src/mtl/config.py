@@ -1,167 +1,220 @@
-"""Typed configs from ``params.yaml``: each stage reads its own section, and a bad value names its key.
+"""Typed configs from ``params.yaml``: one pydantic model per section, and a bad value names its full key.
 
-``build`` turns a mapping into a dataclass, checking unknown keys, missing keys and types before the
-dataclass's own validation runs, so ``train.learning_rate: fast`` fails as
-``params.yaml: train.learning_rate: expected a number, got 'fast'`` rather than deep inside training.
+Each stage reads only its own section. The defaults here are the committed ``params.yaml`` values (a test
+holds the two equal), so a config built in code (``TrainConfig()``, the CLI) trains the same model as
+``dvc repro``. Validation is pydantic's: unknown keys are refused, types are checked, and the project's
+``check_*`` helpers validate enumerated options, so
+``train.sampling: random`` fails as
+``params.yaml: train.sampling: unknown sampling 'random': choose one of proportional, round_robin, temperature``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import types
+import os
 import typing
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import yaml
+from pydantic import AfterValidator, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic.dataclasses import dataclass
 
 from mtl.alignment import check_alignment
+from mtl.freezing import check_freeze
+from mtl.losses import TaskWeights
 from mtl.pooling import check_pooling
+from mtl.sampling import check_sampling
 
 T = TypeVar("T")
+# The data sources the pipeline trains one model each on (dvc.yaml's ``foreach``).
 DATA_SOURCES: tuple[str, ...] = ("real", "example")
+# Unknown keys are refused: a typo such as ``train.epoch`` must not silently fall back to a default.
+STRICT = ConfigDict(extra="forbid")
+
+RowCap = Annotated[int, Field(ge=1)] | None
+Positive = Annotated[float, Field(gt=0)]
+Score = Annotated[float, Field(ge=0, le=1)]
+# pydantic's error types for a key the config does not have (models and dataclasses report it differently)
+UNKNOWN_KEY = ("extra_forbidden", "unexpected_keyword_argument")
 
 
 class ParamsError(ValueError):
     """A problem in params.yaml, naming the file and the dotted key."""
 
 
-@dataclass
+def check_source(source: str) -> str:
+    """Return ``source`` if it is a known data source, else raise ``ValueError`` listing them."""
+    if source not in DATA_SOURCES:
+        raise ValueError(f"unknown data source {source!r}: choose one of {', '.join(DATA_SOURCES)}")
+    return source
+
+
+@dataclass(config=STRICT)
 class PrepareConfig:
     """``prepare``: where the raw data is, how much of it to use, and the generated example data."""
 
     raw_dir: str = "../shared/data"
-    sst2_train: int | None = 3000
-    sst2_validation: int | None = None
-    conll_train: int | None = 3000
-    conll_validation: int | None = None
-    conll_test: int | None = None
-    example_n: int = 900
+    sst2_train: RowCap = 3000
+    sst2_validation: RowCap = None
+    conll_train: RowCap = 3000
+    conll_validation: RowCap = None
+    conll_test: RowCap = None
+    example_n: Annotated[int, Field(ge=30)] = 900
     seed: int = 0
 
-    def __post_init__(self) -> None:
-        for name in ("sst2_train", "sst2_validation", "conll_train", "conll_validation", "conll_test"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ValueError(f"{name}: a row cap must be >= 1 or null (all rows), got {value}")
-        if self.example_n < 30:
-            raise ValueError(f"example_n: at least 30 example sentences are needed, got {self.example_n}")
 
-
-@dataclass
+@dataclass(config=STRICT)
 class ModelParams:
     """``model``: backbone, pooling, sequence length and head dropout."""
 
     name: str = "sentence-transformers/all-MiniLM-L6-v2"
-    pooling: str = "mean"
-    max_length: int = 128
-    dropout: float = 0.1
-
-    def __post_init__(self) -> None:
-        check_pooling(self.pooling)
-        if not 8 <= self.max_length <= 512:
-            raise ValueError(f"max_length: must be between 8 and 512, got {self.max_length}")
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout: must be in [0, 1), got {self.dropout}")
+    pooling: Annotated[str, AfterValidator(check_pooling)] = "mean"
+    max_length: Annotated[int, Field(ge=8, le=512)] = 128
+    dropout: Annotated[float, Field(ge=0, lt=1)] = 0.1
 
 
-@dataclass
+@dataclass(config=STRICT)
 class AlignConfig:
-    """``align``: which data the model learns from and how word tags map onto word pieces."""
+    """``align``: how word tags map onto word pieces."""
 
-    data: str = "real"
-    strategy: str = "first"
-
-    def __post_init__(self) -> None:
-        if self.data not in DATA_SOURCES:
-            raise ValueError(f"data: unknown source {self.data!r}: choose one of {', '.join(DATA_SOURCES)}")
-        check_alignment(self.strategy)
+    strategy: Annotated[str, AfterValidator(check_alignment)] = "first"
 
 
-@dataclass
+@dataclass(config=STRICT)
+class TrainConfig:
+    """``train``: every knob of a training run; validated on creation so a bad value fails before any work."""
+
+    epochs: Annotated[int, Field(ge=1)] = 3
+    batch_size: Annotated[int, Field(ge=1)] = 32
+    learning_rate: Positive = 1e-4
+    head_learning_rate: Positive | None = 1e-3  # None: same as learning_rate
+    weight_decay: Annotated[float, Field(ge=0)] = 0.01
+    warmup_ratio: Annotated[float, Field(ge=0, lt=1)] = 0.1
+    max_grad_norm: Positive = 1.0
+    task_weights: TaskWeights = field(default_factory=TaskWeights)
+    sampling: Annotated[str, AfterValidator(check_sampling)] = "proportional"
+    temperature: Positive = 2.0
+    group_by_length: bool = True
+    freeze: Annotated[str, AfterValidator(check_freeze)] = "none"
+    seed: int = 42
+    eval_batch_size: Annotated[int, Field(ge=1)] = 64
+    # Per data source, the settings that differ from the ones above (validated when used, see for_source).
+    sources: Annotated[dict[str, dict[str, Any]], AfterValidator(lambda d: {check_source(k): v for k, v in d.items()})] = field(
+        default_factory=lambda: {"example": {"batch_size": 8}}
+    )
+
+    def for_source(self, source: str) -> TrainConfig:
+        """This config with ``sources[source]``'s overrides applied; a bad override names ``train.sources.<source>.<key>``."""
+        check_source(source)
+        overrides = self.sources.get(source, {})
+        if not overrides:
+            return self
+        if "sources" in overrides:
+            raise ParamsError(f"train.sources.{source}.sources: overrides cannot nest")
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "sources"}
+        values["task_weights"] = dataclasses.asdict(self.task_weights)
+        return build(TrainConfig, {**values, **overrides}, f"train.sources.{source}")
+
+
+@dataclass(config=STRICT)
 class EvaluateConfig:
     """``evaluate``: how scoring runs."""
 
-    batch_size: int = 64
-
-    def __post_init__(self) -> None:
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size: must be >= 1, got {self.batch_size}")
+    batch_size: Annotated[int, Field(ge=1)] = 64
 
 
-@dataclass
+@dataclass(config=STRICT)
 class GateConfig:
-    """Minimum validation scores a new model needs to become ``champion``."""
+    """Minimum validation scores a new model needs before it may become ``champion`` (see ``mtl.gate``)."""
 
-    sentence_accuracy: float = 0.8
-    entity_f1: float = 0.6
+    sentence_accuracy: Score = 0.8
+    entity_f1: Score = 0.6
 
 
-@dataclass
-class ExportConfig:
-    """``export``: the registered model's name and the quality gate."""
+@dataclass(config=STRICT)
+class RegisteredModelConfig:
+    """How one data source's model is registered: its name and its absolute gate."""
 
-    model_name: str = "mtl-pipeline"
+    name: str
     gate: GateConfig = field(default_factory=GateConfig)
 
 
-def _check_type(value: Any, hint: Any, key: str) -> Any:
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        options = typing.get_args(hint)
-        if value is None and type(None) in options:
-            return None
-        errors = []
-        for option in options:
-            if option is type(None):
-                continue
-            try:
-                return _check_type(value, option, key)
-            except ParamsError as err:
-                errors.append(str(err))
-        raise ParamsError(errors[0] if errors else f"{key}: unexpected value {value!r}")
-    if dataclasses.is_dataclass(hint):
-        return build(hint, value, key)
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise ParamsError(f"{key}: expected true or false, got {value!r}")
-        return value
-    if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ParamsError(f"{key}: expected a whole number, got {value!r}")
-        return value
-    if hint is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ParamsError(f"{key}: expected a number, got {value!r}")
-        return float(value)
-    if hint is str:
-        if not isinstance(value, str):
-            raise ParamsError(f"{key}: expected a string, got {value!r}")
-        return value
-    return value
+def _default_models() -> dict[str, RegisteredModelConfig]:
+    return {
+        "real": RegisteredModelConfig("mtl-pipeline", GateConfig(sentence_accuracy=0.8, entity_f1=0.6)),
+        "example": RegisteredModelConfig("mtl-example", GateConfig(sentence_accuracy=0.9, entity_f1=0.9)),
+    }
+
+
+def _check_models(models: dict[str, RegisteredModelConfig]) -> dict[str, RegisteredModelConfig]:
+    for source in models:
+        check_source(source)
+    names = [m.name for m in models.values()]
+    if len(set(names)) != len(names):
+        # models trained on different data must never be compared, so they never share a registered name
+        raise ValueError(f"each data source needs its own registered name, got {names}")
+    return models
+
+
+@dataclass(config=STRICT)
+class ExportConfig:
+    """``export``: per data source, the registered name and gate; and how much worse than the champion is tolerated."""
+
+    tolerance: Annotated[float, Field(ge=0)] = 0.0
+    models: Annotated[dict[str, RegisteredModelConfig], AfterValidator(_check_models)] = field(default_factory=_default_models)
+
+    def for_source(self, source: str) -> RegisteredModelConfig:
+        """The registration settings of ``source``'s model."""
+        if source not in self.models:
+            raise ParamsError(f"export.models: no entry for data source {source!r}; have {', '.join(self.models)}")
+        return self.models[source]
+
+
+def _message(error: dict) -> str:
+    """One pydantic error as ``<what is wrong>, got <value>``, without pydantic's ``Value error,`` prefix."""
+    message = error["msg"]
+    if error["type"] == "value_error":
+        return message.removeprefix("Value error, ")
+    if error["type"] in UNKNOWN_KEY:
+        return "unknown setting"
+    if error["type"] == "missing":
+        return "missing setting"
+    return f"{message}, got {error['input']!r}"
+
+
+def _valid_keys(cls: Any, loc: tuple) -> list[str]:
+    """The settings a config class accepts at ``loc`` (the path of an unknown key, without the key itself)."""
+    for part in loc:
+        hints = typing.get_type_hints(cls) if dataclasses.is_dataclass(cls) else {}
+        if part in hints:
+            cls = hints[part]
+        elif typing.get_origin(cls) is dict:
+            cls = typing.get_args(cls)[1]
+        else:
+            return []
+    return [f.name for f in dataclasses.fields(cls)] if dataclasses.is_dataclass(cls) else []
 
 
 def build(cls: type[T], mapping: Any, key: str) -> T:
-    """Make a ``cls`` dataclass from ``mapping``; every error names the dotted ``key`` of the bad value."""
+    """Make a ``cls`` config from ``mapping``; every error names the dotted key of the bad value, below ``key``."""
     if mapping is None:
         mapping = {}
     if not isinstance(mapping, dict):
         raise ParamsError(f"{key}: expected a mapping of settings, got {mapping!r}")
-    hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
-    unknown = sorted(set(mapping) - set(names))
-    if unknown:
-        raise ParamsError(f"{key}.{unknown[0]}: unknown setting; valid settings are {', '.join(names)}")
-    values = {name: _check_type(mapping[name], hints[name], f"{key}.{name}") for name in names if name in mapping}
     try:
-        return cls(**values)
-    except ValueError as err:
-        message = str(err)
-        field_name = message.split(":", 1)[0].strip()
-        if field_name in names:
-            raise ParamsError(f"{key}.{message}") from None
-        raise ParamsError(f"{key}: {message}") from None
+        return TypeAdapter(cls).validate_python(mapping)
+    except ValidationError as err:
+        problems = []
+        for error in err.errors():
+            path = ".".join([key, *(str(part) for part in error["loc"])])
+            problem = f"{path}: {_message(error)}"
+            valid = _valid_keys(cls, error["loc"][:-1]) if error["type"] in UNKNOWN_KEY else []
+            if valid:
+                problem += f"; valid settings are {', '.join(valid)}"
+            problems.append(problem)
+        raise ParamsError("; ".join(problems)) from None
 
 
 def load_params(path: str | Path = "params.yaml") -> dict:
@@ -186,3 +239,19 @@ def section(params: dict, name: str, cls: type[T], path: str | Path = "params.ya
         return build(cls, params.get(name), name)
     except ParamsError as err:
         raise ParamsError(f"{path}: {err}") from None
+
+
+def project_root() -> Path:
+    """The main repository's root: ``DVC_ROOT`` when DVC runs the stage, else the working directory.
+
+    ``dvc exp run --temp`` and ``--queue`` run stages in a copy under ``.dvc/tmp/exps``; DVC (3.x) sets
+    ``DVC_ROOT`` to the main repository there too, so the MLflow store and a relative raw-data directory
+    resolve to the same places as in the workspace.
+    """
+    return Path(os.environ.get("DVC_ROOT") or ".").resolve()
+
+
+def resolve_path(path: str | Path) -> Path:
+    """``path`` as is when absolute, else relative to ``project_root()``."""
+    path = Path(path).expanduser()
+    return path if path.is_absolute() else project_root() / path

@@ -325,6 +325,26 @@ def load_split(dataset: str, split: str, raw_dir: str | os.PathLike[str] | None)
         ) from err
 
 
+def raw_sources(raw_dir: str | os.PathLike[str]) -> dict[str, str]:
+    """Where each split is read from, as ``{"sst2/train": "md5:<hex>" or "hub:<dataset>@<revision>"}``.
+
+    Recorded beside the prepared tables, so a change in the raw files changes the prepared output's hash
+    (and ``dvc.lock``) once the stage re-runs, and every model traces back to the bytes it learnt from.
+    """
+    from mtl.files import file_md5
+
+    sources = {}
+    for dataset, splits in DATASET_SPLITS.items():
+        for split in splits:
+            path = Path(raw_dir) / _RAW_FILES[dataset].format(split=split)
+            if Path(raw_dir).is_dir() and path.is_file():
+                sources[f"{dataset}/{split}"] = f"md5:{file_md5(path)}"
+            else:
+                repo, revision = (HUB_SST2_PATH, HUB_SST2_REVISION) if dataset == "sst2" else (HUB_CONLL_PATH, HUB_CONLL_REVISION)
+                sources[f"{dataset}/{split}"] = f"hub:{repo}@{revision}"
+    return sources
+
+
 def sample_rows(df: pd.DataFrame, n: int | None, seed: int) -> pd.DataFrame:
     """At most ``n`` rows of ``df``, chosen reproducibly from ``seed``, in their original order.
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -56,12 +58,40 @@ def headline(metrics: dict) -> dict[str, float]:
     return flat
 
 
-def selection_score(per_set: dict[str, dict]) -> float:
-    """One number to pick the best epoch: the mean of each set's sentence accuracy and entity F1."""
+def selection_score(per_set: dict[str, dict], tasks: Sequence[str] = ("sentence", "token")) -> float:
+    """One number to pick the best epoch: the mean over sets of sentence accuracy and entity F1, for ``tasks`` only."""
     values = []
     for metrics in per_set.values():
-        if "sentence" in metrics:
+        if "sentence" in metrics and "sentence" in tasks:
             values.append(metrics["sentence"]["accuracy"])
-        if "token" in metrics:
+        if "token" in metrics and "token" in tasks:
             values.append(metrics["token"]["f1"])
     return float(np.mean(values)) if values else 0.0
+
+
+# Short names for the DVC summary (``dvc exp show`` must fit a terminal: its columns are the full key paths).
+SHORT_NAMES = {"conll2003": "conll"}
+SUMMARY_NAMES = {"sentence_accuracy": "acc", "sentence_macro_f1": "macro_f1", "entity_f1": "f1"}
+
+
+def summary(scores: dict[str, dict[str, dict]]) -> dict[str, dict[str, float]]:
+    """The few numbers ``dvc exp show`` compares, from ``scores.json`` (``{dataset: {split: {...}}}``).
+
+    Each data set reports its test split when it has one, else its validation split (SST-2's labelled
+    test split does not exist): sentence ``acc`` and ``macro_f1``; entity ``f1``, F1 per type and the
+    served character-span F1 where scored; plus ``val_*`` for the validation scores that choose models
+    when a test split is reported. Precision, recall and everything else stay in ``scores.json`` and MLflow.
+    """
+    out: dict[str, dict[str, float]] = {}
+    for dataset, splits in scores.items():
+        reported = "test" if "test" in splits else "validation"
+        values = splits[reported]
+        entry = {name: round(values[key], 4) for key, name in SUMMARY_NAMES.items() if key in values}
+        entry.update({kind: round(f1, 4) for kind, f1 in sorted(values.get("per_type_f1", {}).items())})
+        if "served_entity_f1" in values:
+            entry["served_f1"] = round(values["served_entity_f1"], 4)
+        if reported != "validation" and "validation" in splits:
+            chosen_by = splits["validation"]
+            entry.update({f"val_{SUMMARY_NAMES[k]}": round(chosen_by[k], 4) for k in ("sentence_accuracy", "entity_f1") if k in chosen_by})
+        out[SHORT_NAMES.get(dataset, dataset)] = entry
+    return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -57,3 +58,27 @@ def replace_dir(path: str | Path, fill: Callable[[Path], Any]) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
+
+
+def dir_hash(path: str | Path) -> str:
+    """md5 over a directory's files (relative names and bytes, in sorted order): the identity of a saved model.
+
+    It depends on content only, not on where the directory lives or when it was written.
+    """
+    root = Path(path)
+    digest = hashlib.md5()
+    for file in sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(file.relative_to(root).as_posix().encode() + b"\0")
+        with open(file, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def file_md5(path: str | Path) -> str:
+    """md5 of one file's bytes."""
+    digest = hashlib.md5()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -2,26 +2,32 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Annotated
 
 import torch
+from pydantic import ConfigDict, Field, model_validator
+from pydantic.dataclasses import dataclass
 from torch.nn import functional as F
 
 from mtl.alignment import IGNORE
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=ConfigDict(extra="forbid"))
 class TaskWeights:
     """How much each task's loss counts; 0 turns a task off (a single-task run through the same code)."""
 
-    sentence: float = 1.0
-    token: float = 1.0
+    sentence: Annotated[float, Field(ge=0)] = 1.0
+    token: Annotated[float, Field(ge=0)] = 1.0
 
-    def __post_init__(self) -> None:
-        if self.sentence < 0 or self.token < 0:
-            raise ValueError(f"must be >= 0, got sentence={self.sentence}, token={self.token}")
+    @model_validator(mode="after")
+    def _one_task_on(self) -> TaskWeights:
         if self.sentence == 0 and self.token == 0:
             raise ValueError("at least one task weight must be > 0")
+        return self
+
+    def trained(self) -> tuple[str, ...]:
+        """The tasks this run trains: those with a weight above 0."""
+        return tuple(name for name in ("sentence", "token") if getattr(self, name) > 0)
 
 
 def masked_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor | None:

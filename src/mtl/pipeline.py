@@ -6,13 +6,15 @@ and stored as ``<root>/<dataset>/<split>.parquet``.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import pandas as pd
 from transformers import PreTrainedTokenizerBase
 
-from mtl.config import PrepareConfig
-from mtl.data import CONLL_TAGS, SST2_LABELS, load_split, sample_rows
+from mtl.config import PrepareConfig, resolve_path
+from mtl.data import COLUMNS, CONLL_TAGS, SST2_LABELS, load_split, sample_rows
 from mtl.encoding import AlignReport, encode_table
 from mtl.example_data import EXAMPLE_SENTENCE_LABELS, EXAMPLE_SPLITS, EXAMPLE_TOKEN_LABELS, generate_examples
 from mtl.files import write_parquet
@@ -50,10 +52,12 @@ def prepare_real(cfg: PrepareConfig) -> dict[str, pd.DataFrame]:
         "conll2003/validation": cfg.conll_validation,
         "conll2003/test": cfg.conll_test,
     }
+    # relative to the main repository, also when `dvc exp run --temp` runs this in a copy elsewhere
+    raw_dir = resolve_path(cfg.raw_dir)
     tables = {}
     for name, cap in caps.items():
         dataset, split = name.split("/")
-        tables[name] = sample_rows(load_split(dataset, split, cfg.raw_dir), cap, cfg.seed)
+        tables[name] = sample_rows(load_split(dataset, split, raw_dir), cap, cfg.seed)
     return tables
 
 
@@ -97,3 +101,12 @@ def by_role(tables: dict[str, pd.DataFrame], role: str) -> dict[str, pd.DataFram
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}: choose one of {', '.join(ROLES)}")
     return {name.split("/")[0]: t for name, t in tables.items() if name.split("/")[1] == role}
+
+
+def table_fingerprint(table: pd.DataFrame) -> str:
+    """md5 of a prepared table's content (sentences, words, tags, labels), independent of the parquet writer."""
+    digest = hashlib.md5()
+    for row in table[list(COLUMNS)].itertuples(index=False):
+        values = [v if v is None or isinstance(v, str) else list(v) for v in row]
+        digest.update(json.dumps(values, ensure_ascii=False).encode() + b"\n")
+    return digest.hexdigest()

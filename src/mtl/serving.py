@@ -6,6 +6,7 @@ logged "from code" (``pyfunc_entry.py``), so no weights and no pickled objects g
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from collections.abc import Sequence
 from importlib.metadata import version
@@ -114,6 +115,15 @@ def pip_requirements() -> list[str]:
     Given explicitly: MLflow's inference leaves torch out for a custom pyfunc.
     """
     return [f"{name}=={version(name)}" for name in ("mlflow", "torch", "transformers", "safetensors", "numpy", "pandas", "tokenizers")]
+
+
+def code_hash() -> str:
+    """md5 of the package's Python sources: the code every logged model ships (``code_paths``)."""
+    package = Path(__file__).parent
+    digest = hashlib.md5()
+    for file in sorted(package.rglob("*.py")):
+        digest.update(file.relative_to(package).as_posix().encode() + b"\0" + file.read_bytes())
+    return digest.hexdigest()
 
 
 def log_pyfunc(model_dir: str | Path, registered_model_name: str | None = None, name: str = "model") -> mlflow.models.model.ModelInfo:

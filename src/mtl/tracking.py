@@ -1,12 +1,12 @@
 """MLflow tracking: where runs live, what every run records, and the per-epoch hook.
 
-One MLflow run per pipeline run, shared by train, evaluate and export: train opens it and writes its id
-to a small file the later stages read.
+One MLflow run per trained model. Train opens it and tags it with the saved model's content hash; evaluate
+and export find it again by that hash. So no run id lives in a DVC-tracked file (``dvc.lock`` stays the
+same across clean runs), and a stage never logs into the run of another model after ``dvc exp apply``.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 from collections.abc import Mapping
@@ -14,44 +14,52 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
+from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 
+from mtl.config import project_root
 from mtl.evaluation import headline
-from mtl.files import write_json
 from mtl.train import EpochResult
 
 DEFAULT_STORE = Path("mlruns")
-EXPERIMENT = "mtl-pipeline"
+MODEL_HASH_TAG = "mtl.model_hash"
+SOURCE_TAG = "mtl.source"
 
 
-def tracking_uri(root: str | Path = ".") -> str:
-    """``MLFLOW_TRACKING_URI`` if set (a team's server), else SQLite in ``<root>/mlruns/mlflow.db``."""
+def tracking_uri() -> str:
+    """``MLFLOW_TRACKING_URI`` if set (a team's server), else SQLite in ``<project root>/mlruns/mlflow.db``."""
     env = os.environ.get("MLFLOW_TRACKING_URI")
     if env:
         return env
-    return f"sqlite:///{(Path(root) / DEFAULT_STORE / 'mlflow.db').resolve()}"
+    return f"sqlite:///{project_root() / DEFAULT_STORE / 'mlflow.db'}"
 
 
-def configure(root: str | Path = ".") -> str:
+def configure() -> str:
     """Point MLflow at the project's store and turn telemetry off; returns the tracking URI."""
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("DO_NOT_TRACK", "1")
-    uri = tracking_uri(root)
-    (Path(root) / DEFAULT_STORE).mkdir(parents=True, exist_ok=True)
+    # a progress bar per artifact download is noise in stage logs
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    uri = tracking_uri()
+    if uri.startswith("sqlite:///"):
+        (project_root() / DEFAULT_STORE).mkdir(parents=True, exist_ok=True)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     return uri
 
 
-def ensure_experiment(name: str = EXPERIMENT, root: str | Path = ".") -> str:
-    """The experiment's id, creating it with artifacts under ``<root>/mlruns/artifacts`` when it is new."""
+def ensure_experiment(name: str) -> str:
+    """The experiment's id, creating it when new; with the local store its artifacts go to ``mlruns/artifacts``.
+
+    With a tracking server (``MLFLOW_TRACKING_URI``) the server decides where artifacts go.
+    """
     client = MlflowClient()
     experiment = client.get_experiment_by_name(name)
     if experiment is not None:
         return experiment.experiment_id
     location = None
     if not os.environ.get("MLFLOW_TRACKING_URI"):
-        location = (Path(root) / DEFAULT_STORE / "artifacts").resolve().as_uri()
+        location = (project_root() / DEFAULT_STORE / "artifacts").as_uri()
     return client.create_experiment(name, artifact_location=location)
 
 
@@ -67,16 +75,25 @@ def flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def git_commit(root: str | Path = ".") -> str | None:
-    """The checked-out commit, or None outside a git repository."""
+def git_commit(root: str | Path | None = None) -> str | None:
+    """The checked-out commit of the project, or None outside a git repository."""
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True)
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root or project_root(), capture_output=True, text=True, check=True)
     except (OSError, subprocess.CalledProcessError):
         return None
     return out.stdout.strip() or None
 
 
-def data_fingerprints(lock_path: str | Path = "dvc.lock", stage: str = "align") -> dict[str, str]:
+def run_name() -> str:
+    """A run's name: the DVC experiment's (``dvc exp run``), else ``repro-<short commit>``, so runs are never random names."""
+    name = os.environ.get("DVC_EXP_NAME")
+    if name:
+        return name
+    commit = git_commit()
+    return f"repro-{commit[:7]}" if commit else "repro"
+
+
+def data_fingerprints(stage: str, lock_path: str | Path = "dvc.lock") -> dict[str, str]:
     """The md5 of each data dependency of ``stage`` recorded in dvc.lock (empty when there is no lock yet)."""
     import yaml
 
@@ -88,16 +105,17 @@ def data_fingerprints(lock_path: str | Path = "dvc.lock", stage: str = "align") 
     return {f"data.{d['path']}": d["md5"] for d in deps if "md5" in d and d["path"].startswith("data")}
 
 
-def run_tags(root: str | Path = ".") -> dict[str, str]:
-    """Tags that trace a run back to code, experiment and data: git commit, DVC experiment name, data md5s."""
-    tags = {"mtl.source": "dvc"}
-    commit = git_commit(root)
+def run_tags(source: str) -> dict[str, str]:
+    """Tags that trace a run back to code, experiment and data: git commit, DVC experiment, data md5s."""
+    tags = {SOURCE_TAG: source}
+    commit = git_commit()
     if commit:
         tags["mlflow.source.git.commit"] = commit
         tags["git_commit"] = commit
-    if os.environ.get("DVC_EXP_NAME"):
-        tags["dvc_exp_name"] = os.environ["DVC_EXP_NAME"]
-    tags.update(data_fingerprints(Path(root) / "dvc.lock"))
+    for variable, tag in (("DVC_EXP_NAME", "dvc_exp_name"), ("DVC_EXP_BASELINE_REV", "dvc_exp_baseline")):
+        if os.environ.get(variable):
+            tags[tag] = os.environ[variable]
+    tags.update(data_fingerprints(f"align@{source}"))
     return tags
 
 
@@ -120,16 +138,32 @@ def log_epoch(result: EpochResult) -> None:
     mlflow.log_metrics(epoch_metrics(result), step=result.epoch)
 
 
-def write_run_ref(path: str | Path, run_id: str, experiment_id: str) -> None:
-    """Record the pipeline run's id for the stages after train."""
-    write_json(path, {"run_id": run_id, "experiment_id": experiment_id, "tracking_uri": mlflow.get_tracking_uri()})
+def headline_metrics(metrics: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> dict[str, float]:
+    """The few scores the MLflow runs table compares, under names that are the same for every data source.
+
+    ``metrics`` is ``metrics.json``'s shape: ``{dataset: {split: {metric: value}}}``; e.g. ``val_entity_f1``.
+    """
+    short = {"validation": "val", "test": "test"}
+    flat: dict[str, float] = {}
+    for splits in metrics.values():
+        for split, scores in splits.items():
+            for key in ("sentence_accuracy", "entity_f1", "served_entity_f1"):
+                if key in scores and split in short:
+                    flat[f"{short[split]}_{key}"] = float(scores[key])
+    return flat
 
 
-def read_run_ref(path: str | Path) -> str:
-    """The run id recorded by ``write_run_ref``."""
-    return json.loads(Path(path).read_text())["run_id"]
+def find_run(model_hash: str) -> Run:
+    """The newest MLflow run that trained the model with content hash ``model_hash``.
 
-
-def set_alias(name: str, version: str | int, alias: str) -> None:
-    """Point ``models:/name@alias`` at ``version``."""
-    MlflowClient().set_registered_model_alias(name, alias, str(version))
+    Raises ``LookupError`` with what to do when the store has none (e.g. a model pulled without its runs).
+    """
+    client = MlflowClient()
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    runs = client.search_runs(experiments, f"tags.`{MODEL_HASH_TAG}` = '{model_hash}'", order_by=["attributes.start_time DESC"], max_results=1)
+    if not runs:
+        raise LookupError(
+            f"no MLflow run in {mlflow.get_tracking_uri()} trained the model with hash {model_hash}; "
+            "re-train it with `dvc repro --force <train stage>` or point MLFLOW_TRACKING_URI at the store that has it"
+        )
+    return runs[0]

@@ -9,7 +9,7 @@ import copy
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -17,54 +17,13 @@ import torch
 from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 
+from mtl.config import TrainConfig
 from mtl.encoding import collate, has_sentence_labels, has_token_labels
 from mtl.evaluation import evaluate_table, selection_score
-from mtl.freezing import check_freeze, format_report
+from mtl.freezing import format_report
 from mtl.losses import TaskWeights, multitask_loss
 from mtl.model import MultiTaskModel
-from mtl.sampling import check_sampling, cycle_batches, task_schedule
-
-
-@dataclass
-class TrainConfig:
-    """Every knob of a training run; validated on creation so a bad value fails before any work."""
-
-    epochs: int = 3
-    batch_size: int = 32
-    learning_rate: float = 5e-5
-    head_learning_rate: float | None = None  # None: same as learning_rate
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.1
-    max_grad_norm: float = 1.0
-    task_weights: TaskWeights = field(default_factory=TaskWeights)
-    sampling: str = "proportional"
-    temperature: float = 2.0
-    group_by_length: bool = True
-    freeze: str = "none"
-    seed: int = 42
-    eval_batch_size: int = 64
-
-    def __post_init__(self) -> None:
-        # messages start with the field's name so params errors can name the exact key
-        checks = [
-            (self.epochs >= 1, "epochs", "must be >= 1"),
-            (self.batch_size >= 1, "batch_size", "must be >= 1"),
-            (self.learning_rate > 0, "learning_rate", "must be > 0"),
-            (self.head_learning_rate is None or self.head_learning_rate > 0, "head_learning_rate", "must be > 0 or null"),
-            (self.weight_decay >= 0, "weight_decay", "must be >= 0"),
-            (0 <= self.warmup_ratio < 1, "warmup_ratio", "must be in [0, 1)"),
-            (self.max_grad_norm > 0, "max_grad_norm", "must be > 0"),
-            (self.temperature > 0, "temperature", "must be > 0"),
-            (self.eval_batch_size >= 1, "eval_batch_size", "must be >= 1"),
-        ]
-        for ok, name, rule in checks:
-            if not ok:
-                raise ValueError(f"{name}: {rule}, got {getattr(self, name)!r}")
-        for name, check in (("sampling", check_sampling), ("freeze", check_freeze)):
-            try:
-                check(getattr(self, name))
-            except ValueError as err:
-                raise ValueError(f"{name}: {err}") from None
+from mtl.sampling import cycle_batches, task_schedule
 
 
 @dataclass
@@ -184,7 +143,8 @@ def train(
         bar.close()
         train_seconds = time.perf_counter() - started
         validation = {n: evaluate_table(model, t, cfg.eval_batch_size) for n, t in validation_sets.items()}
-        score = selection_score(validation)
+        # only the tasks being trained choose the epoch: an untrained head's score is noise
+        score = selection_score(validation, cfg.task_weights.trained())
         result = EpochResult(
             epoch=epoch,
             train_loss=float(np.mean(losses)) if losses else float("nan"),

@@ -1,0 +1,84 @@
+"""Stage export: log one source's model as an MLflow pyfunc (once per training run), register it, apply the gate.
+
+Re-runnable: a changed gate re-runs only this stage, which reuses the version already registered from the
+same training run, records the new verdict as tags (MLflow params are write-once) and moves the aliases.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import mlflow
+from mlflow.tracking import MlflowClient
+
+from mtl import gate, registry, tracking
+from mtl.config import ExportConfig
+from mtl.files import dir_hash, write_json
+from mtl.pipeline import read_tables, table_fingerprint
+from mtl.serving import code_hash, log_pyfunc
+from mtl.stages import Paths, log
+
+# Test hook (documented in the README): set to make export fail right after the model is logged and
+# registered, before any alias moves, to check that a failed export leaves @champion where it was.
+FAIL_AFTER_LOG = "MTL_TEST_FAIL_EXPORT_AFTER_LOG"
+
+
+def validation_fingerprints(prepared: Path) -> dict[str, str]:
+    """A content fingerprint of each data set's validation split, so the gate compares only like with like."""
+    tables = read_tables(prepared)
+    return {name.split("/")[0]: table_fingerprint(t) for name, t in tables.items() if name.endswith("/validation")}
+
+
+def run(source: str, cfg: ExportConfig) -> dict:
+    """Register ``source``'s model (or reuse its version), decide champion or challenger, write registered.json."""
+    paths = Paths(source)
+    settings = cfg.for_source(source)
+    name = settings.name
+    scores = gate.validation_scores(json.loads(paths.scores.read_text()))
+    fingerprints = validation_fingerprints(paths.prepared)
+    tracking.configure()
+    client = MlflowClient()
+    training_run = tracking.find_run(dir_hash(paths.model))
+    run_id = training_run.info.run_id
+    code = code_hash()
+    version = registry.version_for_run(name, run_id, code)
+    reused = version is not None
+    if version is None:
+        with mlflow.start_run(run_id=run_id):
+            info = log_pyfunc(paths.model, registered_model_name=name)
+        version = client.get_model_version(name, str(info.registered_model_version))
+        client.set_model_version_tag(name, version.version, registry.CODE_TAG, code)
+        if os.environ.get(FAIL_AFTER_LOG):
+            raise RuntimeError(f"{FAIL_AFTER_LOG} is set: failing after registering version {version.version}")
+    champion = registry.aliased(name, registry.CHAMPION)
+    champion_scores, comparable = None, None
+    if champion is not None:
+        champion_scores, champion_data = registry.recorded_scores(champion)
+        comparable = {s: champion_data.get(s.split(".")[0]) == fingerprints.get(s.split(".")[0]) for s in champion_scores}
+    thresholds = {"sentence_accuracy": settings.gate.sentence_accuracy, "entity_f1": settings.gate.entity_f1}
+    decision = gate.decide(scores, thresholds, champion_scores, cfg.tolerance, comparable)
+    registry.record(version, scores, fingerprints, decision)
+    alias = registry.move_aliases(name, version.version, decision.promote)
+    # tags, not params: a gate change re-runs export, and MLflow params are write-once per run
+    client.set_tag(run_id, "gate.passed", str(decision.promote).lower())
+    client.set_tag(run_id, "gate.thresholds", json.dumps(thresholds, sort_keys=True))
+    client.set_tag(run_id, "gate.tolerance", str(cfg.tolerance))
+    client.set_tag(run_id, "registered_model", f"{name} version {version.version}")
+    record = {
+        "model_name": name,
+        "version": str(version.version),
+        "alias": alias,
+        "reused_version": reused,
+        "model_uri": f"models:/{name}@{alias}",
+        "run_id": run_id,
+        "champion_before": None if champion is None else str(champion.version),
+        "gate": {"thresholds": thresholds, "tolerance": cfg.tolerance, **decision.as_dict()},
+    }
+    write_json(paths.registered, record)
+    if decision.promote:
+        log.info("%s version %s is @champion", name, version.version)
+    else:
+        log.warning("%s version %s is @challenger: %s", name, version.version, "; ".join(decision.failures))
+    return record

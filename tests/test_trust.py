@@ -1,0 +1,188 @@
+"""What `dvc status`, dvc.lock and the registry say is what a user gets: deps, reproducible locks, the gate, re-runs.
+
+Each test works on its own copy of the tiny pipeline's clone (tests/conftest.py ``project``), with real DVC
+and a real MLflow store and registry.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+
+import pytest
+import yaml
+
+from tests.conftest import commit_all, copy_project, run_ok
+
+pytestmark = pytest.mark.slow
+
+
+def _client(env):
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    mlflow.set_tracking_uri(env["MLFLOW_TRACKING_URI"])
+    mlflow.set_registry_uri(env["MLFLOW_TRACKING_URI"])
+    return MlflowClient()
+
+
+def _registered(root, source="real"):
+    return json.loads((root / f"models/{source}/registered.json").read_text())
+
+
+def _set_param(root, dotted: str, value) -> None:
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    *path, last = dotted.split(".")
+    node = params
+    for key in path:
+        node = node[key]
+    node[last] = value
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def test_a_second_clean_run_gives_a_byte_identical_lock(project, tmp_path):
+    root, env = project
+    second = tmp_path / "second"
+    run_ok(["git", "clone", "-q", str(root), str(second)], tmp_path, env)
+    run_ok(["dvc", "repro"], second, {**env, "MLFLOW_TRACKING_URI": f"sqlite:///{second}/mlruns/mlflow.db"}, timeout=1200)
+    assert (second / "dvc.lock").read_text() == (root / "dvc.lock").read_text()
+
+
+def test_editing_a_module_train_imports_makes_train_stale(project, tmp_path):
+    root, env = copy_project(project, tmp_path)
+    commit_all(root, env, "after the first run")
+    with open(root / "src/mtl/pooling.py", "a") as handle:
+        handle.write("# an edit\n")
+    status = run_ok(["dvc", "status"], root, env).stdout
+    assert "train@real" in status and "train@example" in status and "src/mtl/pooling.py" in status, status
+    out = run_ok(["dvc", "repro", "train@real"], root, env).stdout
+    assert "Running stage 'train@real'" in out
+    assert "train@real" not in run_ok(["dvc", "status", "train@real"], root, env).stdout
+
+
+def test_editing_a_module_no_stage_imports_stales_nothing(project, tmp_path):
+    root, env = copy_project(project, tmp_path)
+    commit_all(root, env, "after the first run")
+    with open(root / "src/mtl/webapp.py", "a") as handle:
+        handle.write("# an edit\n")
+    status = run_ok(["dvc", "status"], root, env).stdout
+    # export ships the whole package with the model, so it (alone) sees the edit
+    assert re.findall(r"^(\S+):$", status, flags=re.M) == ["export@real", "export@example"], status
+
+
+def test_a_stricter_gate_reruns_only_export_reuses_the_version_and_takes_champion_away(project, tmp_path):
+    root, env = copy_project(project, tmp_path)
+    commit_all(root, env, "after the first run")
+    client = _client(env)
+    before = _registered(root)
+    run_id = before["run_id"]
+    params_before = client.get_run(run_id).data.params
+    out = run_ok(["dvc", "exp", "run", "-S", "export.models.real.gate.entity_f1=0.99"], root, env).stdout
+    ran = re.findall(r"Running stage '([^']+)'", out)
+    assert ran == ["export@real"], out
+    after = _registered(root)
+    assert after["version"] == before["version"] and after["reused_version"] and after["alias"] == "challenger"
+    assert after["gate"]["failures"] == [
+        f"conll2003.validation.entity_f1 {after['gate']['checks'][1]['value']:.4f} < 0.9900 (the threshold)"
+    ]
+    assert "conll2003.validation.entity_f1" in out and "< 0.9900" in out  # the stage says which score failed
+    assert len(client.search_model_versions("name='mtl-pipeline'")) == 1
+    aliases = client.get_registered_model("mtl-pipeline").aliases
+    assert aliases == {"challenger": before["version"]} or aliases == {"challenger": int(before["version"])}
+    run = client.get_run(run_id)
+    assert run.data.params == params_before and run.data.tags["gate.passed"] == "false"
+    # back to the committed gate: the same version is champion again, still without a new version
+    run_ok(["git", "checkout", "-q", "params.yaml"], root, env)
+    run_ok(["dvc", "repro"], root, env)
+    assert _registered(root)["alias"] == "champion" and _registered(root)["version"] == before["version"]
+    assert len(client.search_model_versions("name='mtl-pipeline'")) == 1
+
+
+def test_a_model_scored_on_other_validation_data_never_replaces_the_champion(project, tmp_path):
+    root, env = copy_project(project, tmp_path)
+    commit_all(root, env, "after the first run")
+    champion = _registered(root)["version"]
+    run_ok(["dvc", "exp", "run", "-S", "prepare.conll_validation=20"], root, env, timeout=1200)
+    record = _registered(root)
+    assert record["alias"] == "challenger" and record["version"] != champion
+    assert any("validation set differs from the champion's" in f for f in record["gate"]["failures"])
+    assert str(_client(env).get_model_version_by_alias("mtl-pipeline", "champion").version) == champion
+
+
+def test_exp_run_temp_finds_the_store_and_a_relative_raw_dir(project, tmp_path):
+    """`dvc exp run --temp` runs in .dvc/tmp/exps: DVC_ROOT leads it back to mlruns/ and ../shared/data."""
+    root, env = copy_project(project, tmp_path)
+    raw = yaml.safe_load((root / "params.yaml").read_text())["prepare"]["raw_dir"]
+    (tmp_path / "shared").mkdir()
+    os.symlink(raw, tmp_path / "shared" / "data")
+    _set_param(root, "prepare.raw_dir", "../shared/data")
+    env = {k: v for k, v in env.items() if k != "MLFLOW_TRACKING_URI"}  # the default store: <root>/mlruns
+    run_ok(["dvc", "repro"], root, env, timeout=1200)
+    commit_all(root, env, "relative raw_dir")
+    run_ok(["dvc", "exp", "run", "--temp", "-n", "temp-run", "-S", "train.epochs=2"], root, env, timeout=1200)
+    client = _client({"MLFLOW_TRACKING_URI": f"sqlite:///{root}/mlruns/mlflow.db"})
+    runs = client.search_runs([client.get_experiment_by_name("mtl-pipeline").experiment_id], "attributes.run_name = 'temp-run'")
+    assert len(runs) == 1 and runs[0].data.params["train.epochs"] == "2" and runs[0].data.tags["dvc_exp_name"] == "temp-run"
+    assert not (root / ".dvc/tmp/exps/standalone/mlruns").exists()
+    # DVC lists every changed data dependency as a 32-character hash; `--drop /` (README) hides those path columns
+    shown = run_ok(["dvc", "exp", "show", "--no-pager", "--only-changed", "--drop", "/"], root, {**env, "COLUMNS": "1000"}).stdout
+    assert "temp-run" in shown and "conll.f1" in shown and "train.epochs" in shown
+    width = max(len(line) for line in shown.splitlines())
+    assert width <= 200 and "…" not in shown, shown
+
+
+def test_dvc_plots_show_renders_each_image_once(project, tmp_path):
+    root, env = project
+    out = tmp_path / "plots"
+    run_ok(["dvc", "plots", "show", "--out", str(out)], root, env)
+    page = (out / "index.html").read_text()
+    images = re.findall(r"<img[^>]*src=\"([^\"]+)\"", page)
+    assert len(images) == len(set(images)) == len(yaml.safe_load((root / "dvc.yaml").read_text())["plots"]), images
+    assert all((out / image).stat().st_size > 1000 for image in images)
+    assert "vega" not in page  # no chart that needs vega from a CDN (blank offline)
+
+
+def test_a_train_killed_mid_epoch_leaves_the_previous_model_and_repro_recovers(project, tmp_path):
+    from mtl.files import dir_hash
+    from mtl.model import MultiTaskModel
+
+    root, env = copy_project(project, tmp_path)
+    commit_all(root, env, "after the first run")
+    before = dir_hash(root / "models/real/model")
+    _set_param(root, "train.epochs", 40)  # long enough to be killed in the middle
+    process = subprocess.Popen(["dvc", "repro", "train@real"], cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        for line in process.stdout:
+            if re.search(r"epoch 2: loss", line):
+                break
+        os.killpg(process.pid, 9)
+    finally:
+        process.wait(timeout=60)
+    model = root / "models/real/model"
+    # DVC removes a stage's outputs before it runs it: absent is fine, half-written is not
+    if model.exists():
+        assert dir_hash(model) == before, "a killed train must leave the previous model whole"
+    assert not [p for p in model.parent.iterdir() if p.name not in ("model", "registered.json") and not p.name.startswith(".model.")]
+    _set_param(root, "train.epochs", 1)
+    run_ok(["dvc", "repro"], root, env, timeout=1200)
+    assert "up to date" in run_ok(["dvc", "status"], root, env).stdout
+    assert dir_hash(model) == before and MultiTaskModel.load(model).config.backbone  # the same model, whole again
+
+
+def test_an_export_that_fails_after_logging_leaves_the_champion_serving(project, tmp_path):
+    import mlflow
+
+    root, env = copy_project(project, tmp_path)
+    commit_all(root, env, "after the first run")
+    champion = _registered(root)["version"]
+    _set_param(root, "train.seed", 7)
+    failing = subprocess.run(["dvc", "repro"], cwd=root, env={**env, "MTL_TEST_FAIL_EXPORT_AFTER_LOG": "1"}, capture_output=True, text=True, timeout=1200)
+    assert failing.returncode != 0 and "MTL_TEST_FAIL_EXPORT_AFTER_LOG is set" in failing.stdout + failing.stderr
+    client = _client(env)
+    assert str(client.get_model_version_by_alias("mtl-pipeline", "champion").version) == champion
+    model = mlflow.pyfunc.load_model("models:/mtl-pipeline@champion")
+    assert model.predict(["Peter flew to Paris ."])[0]["words"][3]["word"] == "Paris"
+    run_ok(["dvc", "repro"], root, env, timeout=1200)  # the next run finishes the job
+    assert "up to date" in run_ok(["dvc", "status"], root, env).stdout
