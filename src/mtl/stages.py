@@ -132,6 +132,7 @@ def read_history(path: Path = HISTORY) -> list[dict]:
 def evaluate_model(batch_size: int) -> dict:
     """Score validation and test sets; write metrics.json and PNG plots, and log both to the pipeline's run."""
     from mtl import tracking
+    from mtl.evaluation import served_entity_metrics
 
     model = MultiTaskModel.load(MODEL_DIR)
     tables = read_tables(ALIGNED)
@@ -146,6 +147,8 @@ def evaluate_model(batch_size: int) -> dict:
         if "token" in result:
             entry["per_type_f1"] = {k: round(v["f1"], 6) for k, v in result["token"]["per_type"].items()}
             entry["truncated_words"] = result["token"]["truncated_words"]
+            # the same sentences as a user sends them: joined plain text, entities matched by character span
+            entry["served_entity_f1"] = round(served_entity_metrics(model, table, batch_size)["f1"], 6)
             plots.append(per_entity_f1_png(result["token"]["per_type"], PLOTS / f"entity_f1_{dataset}_{split}.png", f"{dataset} {split}: entity scores"))
         if "sentence" in result:
             s = result["sentence"]
