@@ -87,7 +87,7 @@ def test_a_sentence_past_max_length_gets_a_compact_answer(server_url):
     assert 0 < kept < 48  # the tiny project's max_length is 48 pieces
     assert answer["truncated_words"] == 8_000 - kept
     assert answer["truncated_start"] == answer["words"][-1]["end"] + 1
-    assert len(response.content) < 20_000
+    assert len(response.content) < len(sentence) + 20_000  # the echoed text plus a few dozen words, not 8,000
 
 
 def test_the_character_budget_is_a_serve_time_setting(project):
