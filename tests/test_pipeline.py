@@ -36,6 +36,8 @@ def test_repro_writes_lock_metrics_and_plots(project):
     assert set(metrics) == {"sst2", "conll2003"}
     assert 0 <= metrics["sst2"]["validation"]["sentence_accuracy"] <= 1
     assert set(metrics["conll2003"]["test"]["per_type_f1"]) == {"PER", "ORG", "LOC", "MISC"}
+    for split in ("validation", "test"):  # the served figure sits beside the word-level one
+        assert 0 <= metrics["conll2003"][split]["served_entity_f1"] <= 1
     assert (root / "plots/learning_curves.png").stat().st_size > 1000
     shown = run_ok(["dvc", "metrics", "show", "--json"], root, env).stdout
     assert "sentence_accuracy" in shown
