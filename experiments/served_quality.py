@@ -31,14 +31,14 @@ def main() -> None:
 
     from precision import load
 
-    from mtl.data import CONLL_TAGS, load_split
+    from mtl.data import load_split
     from mtl.encoding import encode_table
     from mtl.evaluation import evaluate_table, served_entity_metrics
 
     model = load(args.model)
     table = load_split("conll2003", args.split, args.raw_dir)
     encoded, _ = encode_table(
-        table, model.tokenizer, model.config.sentence_labels, CONLL_TAGS, max_length=model.config.max_length
+        table, model.tokenizer, model.config.sentence_labels, model.config.token_labels, max_length=model.config.max_length
     )
     word_level = evaluate_table(model, encoded, args.batch_size)["token"]
     served = served_entity_metrics(model, encoded, args.batch_size)
