@@ -5,7 +5,10 @@ BIN := $(CURDIR)/$(VENV)/bin
 # torch 2.13.0's CPU build; an unpinned torch would pull a multi-GB CUDA build on a CPU machine.
 TORCH ?= torch==2.13.0
 MODEL ?= mtl-pipeline
+# Servers bind 127.0.0.1 (this machine only); HOST=0.0.0.0 opens them to the network, knowingly.
+HOST ?= 127.0.0.1
 PORT ?= 5001
+WORKERS ?= 1
 export MLFLOW_TRACKING_URI ?= sqlite:///$(CURDIR)/mlruns/mlflow.db
 export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
@@ -26,19 +29,19 @@ run: install
 	@echo
 	@cat models/real/registered.json models/example/registered.json
 	@echo
-	@echo "serve it:  make serve   (mlflow models serve -m \"models:/$(MODEL)@champion\" --env-manager local -h 127.0.0.1 -p $(PORT))"
+	@echo "serve it:  make serve   (mlflow models serve -m \"models:/$(MODEL)@champion\" --env-manager local -h $(HOST) -p $(PORT))"
 
 test: install
 	PATH="$(BIN):$$PATH" $(PY) -m pytest
 
 serve: install
-	PATH="$(BIN):$$PATH" mlflow models serve -m "models:/$(MODEL)@champion" --env-manager local -h 127.0.0.1 -p $(PORT)
+	PATH="$(BIN):$$PATH" mlflow models serve -m "models:/$(MODEL)@champion" --env-manager local -h $(HOST) -p $(PORT) --workers $(WORKERS)
 
 ui: install
-	PATH="$(BIN):$$PATH" mlflow ui --backend-store-uri "$(MLFLOW_TRACKING_URI)" -h 127.0.0.1 -p 5000
+	PATH="$(BIN):$$PATH" mlflow ui --backend-store-uri "$(MLFLOW_TRACKING_URI)" -h $(HOST) -p 5000
 
 app: install
-	PATH="$(BIN):$$PATH" streamlit run app/streamlit_app.py --server.address 127.0.0.1 --browser.gatherUsageStats false
+	PATH="$(BIN):$$PATH" streamlit run app/streamlit_app.py --server.address $(HOST) --browser.gatherUsageStats false
 
 bench: install
 	$(PY) -m pip install -q -e ".[dev,bench]"

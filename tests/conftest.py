@@ -31,6 +31,8 @@ BIN = Path(sys.executable).parent
 RAW_DIR = Path(os.environ.get("MTL_RAW_DIR", REPO.parent / "shared" / "data"))
 EXAMPLE_SENTENCE = ["Technology", "Weather", "Other"]
 EXAMPLE_TOKENS = ["O", "B-TECH", "I-TECH", "B-WEATHER", "I-WEATHER"]
+# In the project's environment while its pipeline runs; tests/test_security.py checks no file keeps it.
+FAKE_HF_TOKEN = "hf_fake_" + "q7Xz3LmN9pRt2VwK5sYb8CdE"
 
 
 @pytest.fixture(scope="session")
@@ -144,6 +146,7 @@ def project(tmp_path_factory, tokenizer, tiny_bert_config, raw_dir):
         "PATH": f"{BIN}:{os.environ['PATH']}",
         "MLFLOW_TRACKING_URI": f"sqlite:///{root}/mlruns/mlflow.db",
         "MLFLOW_DISABLE_TELEMETRY": "true",
+        "HF_TOKEN": FAKE_HF_TOKEN,
         "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.com",
         "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@example.com",
     }

@@ -12,6 +12,7 @@ from mtl.alignment import (
     word_offsets,
     words_from_pieces,
 )
+from mtl.data import read_conll
 
 TAGS = ["O", "B-TECH", "I-TECH", "B-WEATHER", "I-WEATHER"]
 B2I = b_to_i_map(TAGS)
@@ -55,12 +56,84 @@ def test_truncation_is_counted(tokenizer):
     assert words_from_pieces(word_ids, list(range(8)), len(words), fill=-1)[5:7] == [6, -1]
 
 
+# Every rule of the splitter (mtl.alignment.WORD_PATTERN), each as CoNLL-2003 tokenises it.
+SPLIT_CASES = [
+    ("abbreviation", "The U.S. economy", ["The", "U.S.", "economy"]),
+    ("abbreviation U.N.", "U.N. envoy", ["U.N.", "envoy"]),
+    ("abbreviation F.A.", "the F.A. Cup", ["the", "F.A.", "Cup"]),
+    ("lower-case acronym", "at 9 a.m. today", ["at", "9", "a.m.", "today"]),
+    ("acronym in a compound", "U.S.-led talks", ["U.S.-led", "talks"]),
+    ("acronym ends the sentence", "He flew to the U.S.", ["He", "flew", "to", "the", "U.S."]),
+    ("known abbreviation St.", "St. Louis", ["St.", "Louis"]),
+    ("known abbreviation Corp.", "Acme Corp. said", ["Acme", "Corp.", "said"]),
+    ("known abbreviation Inc.", "Apple Inc. rose", ["Apple", "Inc.", "rose"]),
+    ("known abbreviation vs.", "Spain vs. Italy", ["Spain", "vs.", "Italy"]),
+    ("upper-case abbreviation", "ST. LOUIS", ["ST.", "LOUIS"]),
+    ("initial", "J. Smith", ["J.", "Smith"]),
+    ("two initials", "M. J. Smith", ["M.", "J.", "Smith"]),
+    ("possessive 's", "Smith's car", ["Smith", "'s", "car"]),
+    ("possessive 'S", "THE U.N.'S CHIEF", ["THE", "U.N.", "'S", "CHIEF"]),
+    ("clitic n't", "is n't, don't", ["is", "n't", ",", "do", "n't"]),
+    ("clitics 're 'm 've 'll 'd", "we're I'm they've you'll he'd", ["we", "'re", "I", "'m", "they", "'ve", "you", "'ll", "he", "'d"]),
+    ("apostrophe inside a name", "O'Neill and d'Italia", ["O'Neill", "and", "d'Italia"]),
+    ("double dash", "one -- two", ["one", "--", "two"]),
+    ("double dash without spaces", "one--two", ["one", "--", "two"]),
+    ("ellipsis", "wait ... what...", ["wait", "...", "what", "..."]),
+    ("thousands separator", "3,000 people", ["3,000", "people"]),
+    ("fraction", "1/2 point", ["1/2", "point"]),
+    ("decimal", "1.5 points", ["1.5", "points"]),
+    ("decimal and thousands", "5,616.21 points", ["5,616.21", "points"]),
+    ("leading-dot decimal", "batting .496", ["batting", ".496"]),
+    ("date", "on 22/11/96", ["on", "22/11/96"]),
+    ("time", "at 3:30", ["at", "3:30"]),
+    ("negative number", "fell -3 points", ["fell", "-3", "points"]),
+    ("positive signed decimal", "rose +2.5 percent", ["rose", "+2.5", "percent"]),
+    ("score", "won 6-3", ["won", "6-3"]),
+    ("number with letters", "1,250M shares", ["1,250M", "shares"]),
+    ("tied rank", "10= Smith", ["10=", "Smith"]),
+    ("currency", "C$ 5 and US$ 6", ["C$", "5", "and", "US$", "6"]),
+    ("numbered item", "1. Jan Ullrich", ["1.", "Jan", "Ullrich"]),
+    ("number ends the sentence", "He won 3.", ["He", "won", "3", "."]),
+    ("sentence-final dot after a word", "The economy grew.", ["The", "economy", "grew", "."]),
+    ("dot between sentences", "It rained. Then", ["It", "rained", ".", "Then"]),
+    ("comma and colon", "chip, e-mail: launch!", ["chip", ",", "e-mail", ":", "launch", "!"]),
+    ("hyphenated word", "well-known e-mail", ["well-known", "e-mail"]),
+    ("ampersand", "S&P 500", ["S&P", "500"]),
+    ("inner dots kept", "see www.reuters.com now", ["see", "www.reuters.com", "now"]),
+    ("trailing hyphen", "pre- and post-war", ["pre-", "and", "post-war"]),
+    ("brackets and quotes", '( Germany ) "yes"', ["(", "Germany", ")", '"', "yes", '"']),
+    ("unicode letters", "Zürich's café", ["Zürich", "'s", "café"]),
+    ("whitespace only", "  \t ", []),
+]
+
+
+@pytest.mark.parametrize(("case", "text", "expected"), SPLIT_CASES, ids=[c[0] for c in SPLIT_CASES])
+def test_split_words_cases(case: str, text: str, expected: list[str]) -> None:
+    words, offsets = split_words(text)
+    assert words == expected, case
+    assert [text[s:e] for s, e in offsets] == words  # offsets are exact
+    assert word_offsets(text, words) == offsets
+    # every character is in a word or is whitespace
+    covered = {i for s, e in offsets for i in range(s, e)}
+    assert all(text[i].isspace() for i in range(len(text)) if i not in covered)
+
+
 def test_split_words_and_offsets():
     text = "Apple's new M3 chip, e-mail: U.S. launch!"
     words, offsets = split_words(text)
-    assert words == ["Apple's", "new", "M3", "chip", ",", "e-mail", ":", "U.S", ".", "launch", "!"]
+    assert words == ["Apple", "'s", "new", "M3", "chip", ",", "e-mail", ":", "U.S.", "launch", "!"]
     assert [text[s:e] for s, e in offsets] == words
     assert word_offsets(text, words) == offsets
+
+
+@pytest.mark.slow
+def test_split_words_gives_back_conll_validation_words(raw_dir) -> None:
+    """Joining CoNLL-2003 validation's words with single spaces and splitting again gives them back."""
+    table = read_conll(raw_dir / "conll2003" / "validation.txt")
+    same = sum(split_words(" ".join(words))[0] == list(words) for words in table["words"])
+    agreement = same / len(table)
+    print(f"split agreement on CoNLL-2003 validation: {same}/{len(table)} = {agreement:.4%}")
+    assert agreement >= 0.995
 
 
 def test_word_offsets_missing_word():

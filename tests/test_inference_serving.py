@@ -4,7 +4,7 @@ import pytest
 from mlflow.exceptions import MlflowException
 
 from mtl.inference import predict_texts
-from mtl.serving import MAX_BATCH, texts_from_input
+from mtl.serving import MAX_BATCH, MAX_CHARS, MAX_CHARS_ENV, bad_input, max_chars_from_env, texts_from_input
 
 
 def test_predict_texts_structure_offsets_and_probabilities(tiny_model):
@@ -31,12 +31,17 @@ def test_predictions_do_not_depend_on_batch_company(tiny_model):
         assert a["sentence_score"] == pytest.approx(b["sentence_score"], abs=1e-4)
 
 
-def test_words_past_max_length_are_flagged_not_dropped(make_tiny_model):
+def test_words_past_max_length_are_counted_compactly(make_tiny_model):
     model = make_tiny_model(max_length=8)
     text = " ".join(["word"] * 12)
-    [answer] = predict_texts(model, [text])
-    assert len(answer["words"]) == 12
-    assert [w["truncated"] for w in answer["words"]] == [False] * 6 + [True] * 6
+    [answer, short] = predict_texts(model, [text, "two words"])
+    assert len(answer["words"]) == 6  # 8 pieces - [CLS] - [SEP]
+    assert answer["truncated_words"] == 6
+    assert answer["truncated_start"] == 30 and text[30:] == " ".join(["word"] * 6)
+    assert (short["truncated_words"], short["truncated_start"]) == (0, None)
+    # a 40,000-character sentence: the answer stays small
+    [huge] = predict_texts(model, ["x " * 20_000])
+    assert len(huge["words"]) == 6 and huge["truncated_words"] == 20_000 - 6
 
 
 def test_predict_texts_rejects_a_bare_string(tiny_model):
@@ -59,22 +64,53 @@ def test_accepted_inputs(model_input):
     assert texts_from_input(model_input) == ["a", "b"]
 
 
-@pytest.mark.parametrize(
-    "model_input, message",
-    [
-        (pd.DataFrame({"a": ["x"], "b": ["y"]}), "expected one column named 'text'"),
-        ([], "no sentences"),
-        (["ok", 3], "sentence 1 is int 3, expected a string"),
-        (["ok", "  "], "sentence 1 is empty"),
-        (["x"] * (MAX_BATCH + 1), "send at most"),
-        (42, "expected a list of sentences"),
-    ],
-)
+# Every boundary of the served input, with the message that names it (the README's Serving section).
+REJECTED = [
+    (pd.DataFrame({"a": ["x"], "b": ["y"]}), "expected one column"),
+    (pd.DataFrame({"text": ["x"], "x": [1]}), "got 2 columns"),
+    ({"text": ["a"], "x": ["b"]}, "expected one key 'text'"),
+    ([], "no sentences"),
+    (["ok", 3], "sentence 1 is int 3, expected a string"),
+    (["ok", 2.5], "sentence 1 is float 2.5, expected a string"),
+    (["ok", None], "sentence 1 is NoneType None, expected a string"),
+    (np.array(["ok", "5"]), "sentence 1 is '5': a JSON number or boolean is not a sentence"),
+    (np.array(["ok", "-2.5"]), "a JSON number or boolean"),
+    (np.array(["ok", "True"]), "a JSON number or boolean"),
+    (np.array([["a", "b"]]), "expected a flat list of sentences, got nested lists"),
+    ([["a", "b"]], "expected a flat list of sentences, sentence 0 is a list"),
+    (["ok", "  "], "sentence 1 is empty"),
+    (["x"] * (MAX_BATCH + 1), "send at most 256"),
+    (["x" * 60_000, "y" * 40_001], "more than 100000 characters"),
+    (42, "expected a list of sentences"),
+]
+
+
+@pytest.mark.parametrize("model_input, message", REJECTED)
 def test_rejected_inputs_are_400_errors_with_a_message(model_input, message):
     with pytest.raises(MlflowException) as err:
         texts_from_input(model_input)
     assert message in err.value.message
     assert err.value.get_http_status_code() == 400
+
+
+def test_character_budget_is_configurable(monkeypatch):
+    assert texts_from_input(["x" * 60_000, "y" * 40_000]) == ["x" * 60_000, "y" * 40_000]  # exactly the budget
+    with pytest.raises(MlflowException, match="more than 10 characters"):
+        texts_from_input(["abcdef", "ghijk"], max_chars=10)
+    monkeypatch.setenv(MAX_CHARS_ENV, "500")
+    assert max_chars_from_env() == 500
+    monkeypatch.setenv(MAX_CHARS_ENV, "lots")
+    with pytest.raises(ValueError, match="MTL_MAX_CHARS must be a positive integer"):
+        max_chars_from_env()
+    monkeypatch.delenv(MAX_CHARS_ENV)
+    assert max_chars_from_env() == MAX_CHARS == 100_000
+
+
+def test_a_400_message_keeps_its_text_when_mlflow_rewrites_it():
+    err = bad_input("sentence 1 is empty")
+    err.message = f"Failed to predict data '{['x'] * 257}'. \nError: {err.message}"  # what the scoring server does
+    assert err.message == "sentence 1 is empty"
+    assert '"message": "sentence 1 is empty"' in err.serialize_as_json()
 
 
 def test_pyfunc_params_choose_precision_and_reject_bad_values(tiny_model):

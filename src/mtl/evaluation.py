@@ -7,10 +7,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from mtl.alignment import IGNORE
+from mtl.alignment import IGNORE, group_entities
 from mtl.encoding import word_ids_of
-from mtl.inference import forward_rows
-from mtl.metrics import sentence_metrics, token_metrics
+from mtl.inference import forward_rows, predict_texts
+from mtl.metrics import sentence_metrics, span_metrics, token_metrics
 from mtl.model import MultiTaskModel
 
 
@@ -43,6 +43,31 @@ def evaluate_table(model: MultiTaskModel, table: pd.DataFrame, batch_size: int =
         result["token"] = token_metrics(true_tags, pred_tags)
         result["token"]["truncated_words"] = int(sum(sum(rows.word_truncated[i]) for i in tagged))
     return result
+
+
+def served_entity_metrics(model: MultiTaskModel, table: pd.DataFrame, batch_size: int = 64, precision: str = "fp32") -> dict | None:
+    """Entity scores as a user of the served model sees them: plain text in, character spans out.
+
+    Each tagged row's words are joined with single spaces and sent through ``predict_texts`` (the
+    served code path, word splitting included); its entities are matched to the gold ones by exact
+    character span and type. None when the table tags no rows.
+    """
+    tagged = [i for i, tags in enumerate(table["word_tags"]) if tags is not None]
+    if not tagged:
+        return None
+    texts, gold = [], []
+    for i in tagged:
+        words = list(table["words"].iloc[i])
+        offsets, cursor = [], 0
+        for word in words:
+            offsets.append((cursor, cursor + len(word)))
+            cursor += len(word) + 1
+        text = " ".join(words)
+        texts.append(text)
+        gold.append([(e.start, e.end, e.type) for e in group_entities(text, list(table["word_tags"].iloc[i]), offsets)])
+    answers = predict_texts(model, texts, batch_size=batch_size, precision=precision)
+    predicted = [[(e["start"], e["end"], e["type"]) for e in a["entities"]] for a in answers]
+    return span_metrics(gold, predicted)
 
 
 def headline(metrics: dict) -> dict[str, float]:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mtl.alignment import WORD_PATTERN  # one tokenisation for training data and predict
+from mtl.alignment import split_words  # one tokenisation for training data and predict
 
 EXAMPLE_SENTENCE_LABELS: tuple[str, ...] = ("Technology", "Weather", "Other")
 EXAMPLE_TOKEN_LABELS: tuple[str, ...] = ("O", "B-TECH", "I-TECH", "B-WEATHER", "I-WEATHER")
@@ -278,17 +278,17 @@ def _render(template: _Template, rng: random.Random) -> tuple[str, list[str], li
 
     words: list[str] = []
     tags: list[str] = []
-    for word in WORD_PATTERN.finditer(text):
+    for word, (word_start, word_end) in zip(*split_words(text)):
         tag = "O"
         for start, end, etype in spans:
-            if start <= word.start() < end:
-                if word.end() > end:
-                    raise RuntimeError(f"{template.template_id}: word {word.group()!r} runs past an entity")
-                tag = ("B-" if word.start() == start else "I-") + etype
+            if start <= word_start < end:
+                if word_end > end:
+                    raise RuntimeError(f"{template.template_id}: word {word!r} runs past an entity")
+                tag = ("B-" if word_start == start else "I-") + etype
                 break
-            if word.start() < start < word.end():
-                raise RuntimeError(f"{template.template_id}: word {word.group()!r} starts before an entity")
-        words.append(word.group())
+            if word_start < start < word_end:
+                raise RuntimeError(f"{template.template_id}: word {word!r} starts before an entity")
+        words.append(word)
         tags.append(tag)
     return text, words, tags
 

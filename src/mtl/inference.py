@@ -88,6 +88,8 @@ def predict_texts(
 
     Each answer holds the sentence label, its probability and all class probabilities; every word with
     its tag, probability and character offsets; the grouped entities; and, on request, the embedding.
+    Words past the model's ``max_length`` are not listed: ``truncated_words`` counts them and
+    ``truncated_start`` is the character offset of the first one (None when nothing was cut).
     """
     if isinstance(texts, str):
         raise TypeError("predict_texts expects a list of sentences, not one string")
@@ -111,10 +113,14 @@ def predict_texts(
             "sentence_score": round(float(rows.sentence_probs[i, best]), 6),
             "sentence_probs": {label: round(float(p), 6) for label, p in zip(labels, rows.sentence_probs[i])},
             "words": [
-                {"word": w, "start": s, "end": e, "tag": t, "score": round(p, 6), "truncated": cut}
+                {"word": w, "start": s, "end": e, "tag": t, "score": round(p, 6)}
                 for w, (s, e), t, p, cut in zip(words[i], offsets, tags, rows.word_scores[i], rows.word_truncated[i])
+                if not cut
             ],
             "entities": [e.as_dict() for e in group_entities(text, tags, offsets, rows.word_scores[i])],
+            # Words past max_length get no tag. They are counted, not listed, so a huge sentence gets a small answer.
+            "truncated_words": int(sum(rows.word_truncated[i])),
+            "truncated_start": next((s for (s, _), cut in zip(offsets, rows.word_truncated[i]) if cut), None),
         }
         if rows.embeddings is not None:
             answer["embedding"] = [round(float(x), 7) for x in rows.embeddings[i]]

@@ -40,3 +40,20 @@ def token_metrics(true_tags: Sequence[Sequence[str]], pred_tags: Sequence[Sequen
         "per_type": per_type,
         "support": sum(v["support"] for v in per_type.values()),
     }
+
+
+def span_metrics(
+    true_spans: Sequence[Sequence[tuple[int, int, str]]], pred_spans: Sequence[Sequence[tuple[int, int, str]]]
+) -> dict:
+    """Micro precision, recall and F1 of entities given as ``(start, end, type)`` per sentence.
+
+    conlleval semantics on character spans: an entity counts only with exactly its span and type.
+    """
+    true_sets = [set(t) for t in true_spans]
+    pred_sets = [set(p) for p in pred_spans]
+    hits = sum(len(t & p) for t, p in zip(true_sets, pred_sets))
+    n_true, n_pred = sum(map(len, true_sets)), sum(map(len, pred_sets))
+    precision = hits / n_pred if n_pred else 0.0
+    recall = hits / n_true if n_true else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"f1": f1, "precision": precision, "recall": recall, "support": n_true, "predicted": n_pred}

@@ -7,6 +7,8 @@ logged "from code" (``pyfunc_entry.py``), so no weights and no pickled objects g
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 import warnings
 from collections.abc import Sequence
 from importlib.metadata import version
@@ -18,6 +20,7 @@ import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 from mlflow.types import ParamSchema, ParamSpec
 
 from mtl.inference import predict_texts
@@ -26,6 +29,10 @@ from mtl.precision import check_precision
 
 INPUT_COLUMN = "text"
 MAX_BATCH = 256  # sentences per request; bigger requests are refused rather than risking the server's memory
+MAX_CHARS = 100_000  # characters per request, all sentences together; MTL_MAX_CHARS changes it at serve time
+MAX_CHARS_ENV = "MTL_MAX_CHARS"
+# What numpy makes of a JSON number or boolean in a list of strings (MLflow parses "inputs" with numpy)
+_LOOKS_CAST = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|True|False|nan|inf|-inf")
 # Only the params carry a schema. MLflow's column schemas either refuse a plain list of sentences in
 # process (a named column) or silently keep the first column of a wider frame (an unnamed one);
 # ``texts_from_input`` accepts a list and any one-column frame alike and refuses the rest with a 400.
@@ -40,29 +47,65 @@ ENTRY = Path(__file__).with_name("pyfunc_entry.py")
 warnings.filterwarnings("ignore", message=".*type hints? .*predict", category=UserWarning)
 
 
-def bad_input(message: str) -> MlflowException:
-    """An error the scoring server turns into HTTP 400 with ``message``."""
-    return MlflowException.invalid_parameter_value(message)
+class BadInput(MlflowException):
+    """A 400 whose message stays as written.
 
-
-def texts_from_input(model_input: Any) -> list[str]:
-    """The sentences in a request: a one-column frame (``text`` or any single column), a list or a Series.
-
-    Anything else is refused with a message saying what was expected.
+    MLflow's scoring server rewrites the message of any ``MlflowException`` from ``predict`` to
+    "Failed to predict data '<the whole input>'. Error: ...", so 257 sentences gave a 12 KB message
+    that repeated every one of them. This message keeps its first value and ignores later ones.
     """
+
+    @property
+    def message(self) -> str:
+        return self._message
+
+    @message.setter
+    def message(self, value: str) -> None:
+        if not hasattr(self, "_message"):
+            self._message = value
+
+
+def bad_input(message: str) -> MlflowException:
+    """An error the scoring server turns into HTTP 400 with exactly ``message``."""
+    return BadInput(message, error_code=INVALID_PARAMETER_VALUE)
+
+
+def max_chars_from_env() -> int:
+    """The character budget per request: ``MTL_MAX_CHARS`` when set at serve time, else MAX_CHARS."""
+    raw = os.environ.get(MAX_CHARS_ENV, "")
+    try:
+        value = int(raw) if raw.strip() else MAX_CHARS
+    except ValueError:
+        raise ValueError(f"{MAX_CHARS_ENV} must be a positive integer, got {raw!r}") from None
+    if value < 1:
+        raise ValueError(f"{MAX_CHARS_ENV} must be a positive integer, got {raw!r}")
+    return value
+
+
+def texts_from_input(model_input: Any, max_chars: int = MAX_CHARS) -> list[str]:
+    """The sentences in a request: a one-column frame (``text`` or any single column), a flat list or a Series.
+
+    Anything else is refused with a short message naming the rule it breaks: several columns, nested
+    lists, a non-string or empty sentence, more than MAX_BATCH sentences or ``max_chars`` characters.
+    """
+    from_json_array = False
     if isinstance(model_input, pd.DataFrame):
-        if INPUT_COLUMN in model_input.columns:
-            values = model_input[INPUT_COLUMN]
-        elif model_input.shape[1] == 1:
-            values = model_input.iloc[:, 0]
-        else:
-            raise bad_input(f"expected one column named {INPUT_COLUMN!r}, got columns {list(model_input.columns)}")
-        values = list(values)
-    elif isinstance(model_input, pd.Series | np.ndarray):
-        values = list(np.ravel(model_input))
-    elif isinstance(model_input, dict) and INPUT_COLUMN in model_input:
-        values = model_input[INPUT_COLUMN]
-        values = [values] if isinstance(values, str) else list(values)
+        if model_input.shape[1] != 1:
+            raise bad_input(f"expected one column (named {INPUT_COLUMN!r}), got {model_input.shape[1]} columns: {list(model_input.columns)[:5]}")
+        values = list(model_input.iloc[:, 0])
+    elif isinstance(model_input, pd.Series):
+        values = list(model_input)
+    elif isinstance(model_input, np.ndarray):
+        if model_input.ndim > 1:
+            raise bad_input(f"expected a flat list of sentences, got nested lists (shape {list(model_input.shape)})")
+        # MLflow parses {"inputs": [...]} with numpy, which turns ["ok", 5] into the strings ["ok", "5"].
+        from_json_array = model_input.dtype.kind == "U"
+        values = np.atleast_1d(model_input).tolist()
+    elif isinstance(model_input, dict):
+        if set(model_input) != {INPUT_COLUMN}:
+            raise bad_input(f"expected one key {INPUT_COLUMN!r}, got keys {list(model_input)[:5]}")
+        value = model_input[INPUT_COLUMN]
+        return texts_from_input([value] if isinstance(value, str) else value, max_chars)
     elif isinstance(model_input, str):
         values = [model_input]
     elif isinstance(model_input, Sequence):
@@ -73,12 +116,25 @@ def texts_from_input(model_input: Any) -> list[str]:
         raise bad_input("no sentences in the request")
     if len(values) > MAX_BATCH:
         raise bad_input(f"{len(values)} sentences in one request; send at most {MAX_BATCH}")
+    total = 0
     for i, value in enumerate(values):
+        if isinstance(value, list | tuple | np.ndarray | dict):
+            raise bad_input(f"expected a flat list of sentences, sentence {i} is a {type(value).__name__}")
         if not isinstance(value, str):
-            raise bad_input(f"sentence {i} is {type(value).__name__} {value!r}, expected a string")
+            raise bad_input(f"sentence {i} is {type(value).__name__} {_short(value)}, expected a string")
+        if from_json_array and _LOOKS_CAST.fullmatch(value):
+            raise bad_input(f"sentence {i} is {value!r}: a JSON number or boolean is not a sentence, send strings only")
         if not value.strip():
             raise bad_input(f"sentence {i} is empty")
+        total += len(value)
+        if total > max_chars:
+            raise bad_input(f"the request has more than {max_chars} characters (the limit, {MAX_CHARS_ENV}); send fewer or shorter sentences")
     return values
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class MultiTaskPyfunc(mlflow.pyfunc.PythonModel):
@@ -87,6 +143,7 @@ class MultiTaskPyfunc(mlflow.pyfunc.PythonModel):
     def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
         """Load the model directory that was logged as the ``model`` artifact."""
         self.model = MultiTaskModel.load(context.artifacts["model"])
+        self.max_chars = max_chars_from_env()
 
     # No type hints on predict: MLflow 3 reads them as an input schema, and ours is the explicit SIGNATURE.
     def predict(self, context, model_input, params=None):  # noqa: ANN001, ANN201
@@ -96,7 +153,7 @@ class MultiTaskPyfunc(mlflow.pyfunc.PythonModel):
         batch_size, precision (fp32 or bf16, see ``mtl.precision``).
         """
         params = params or {}
-        texts = texts_from_input(model_input)
+        texts = texts_from_input(model_input, getattr(self, "max_chars", MAX_CHARS))
         batch_size = int(params.get("batch_size", 32))
         if batch_size < 1:
             raise bad_input(f"batch_size must be >= 1, got {batch_size}")

@@ -7,7 +7,7 @@ from pathlib import Path
 import mlflow
 
 from mtl import tracking
-from mtl.evaluation import evaluate_table, headline, summary
+from mtl.evaluation import evaluate_table, headline, served_entity_metrics, summary
 from mtl.files import dir_hash, replace_dir, write_json
 from mtl.model import MultiTaskModel
 from mtl.pipeline import read_tables
@@ -28,6 +28,8 @@ def score_tables(model: MultiTaskModel, tables: dict, batch_size: int) -> tuple[
         entry = {k: round(v, 6) for k, v in headline(result).items()}
         if "token" in result:
             entry["per_type_f1"] = {k: round(v["f1"], 6) for k, v in result["token"]["per_type"].items()}
+            # the same sentences as a user sends them: joined plain text in, entities matched by character span
+            entry["served_entity_f1"] = round(served_entity_metrics(model, table, batch_size)["f1"], 6)
         metrics.setdefault(dataset, {})[split] = entry
         results[name] = result
     return metrics, results
