@@ -17,11 +17,13 @@ import torch
 from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 
+from mtl import distributed
 from mtl.encoding import collate, has_sentence_labels, has_token_labels
 from mtl.evaluation import evaluate_table, selection_score
 from mtl.freezing import check_freeze, format_report
 from mtl.losses import TaskWeights, multitask_loss
 from mtl.model import MultiTaskModel
+from mtl.precision import autocast, check_precision
 from mtl.sampling import check_sampling, cycle_batches, task_schedule
 
 
@@ -43,6 +45,7 @@ class TrainConfig:
     freeze: str = "none"
     seed: int = 42
     eval_batch_size: int = 64
+    precision: str = "fp32"  # fp32 | bf16 (autocast of the forward pass; weights and optimizer stay fp32)
 
     def __post_init__(self) -> None:
         # messages start with the field's name so params errors can name the exact key
@@ -60,7 +63,7 @@ class TrainConfig:
         for ok, name, rule in checks:
             if not ok:
                 raise ValueError(f"{name}: {rule}, got {getattr(self, name)!r}")
-        for name, check in (("sampling", check_sampling), ("freeze", check_freeze)):
+        for name, check in (("sampling", check_sampling), ("freeze", check_freeze), ("precision", check_precision)):
             try:
                 check(getattr(self, name))
             except ValueError as err:
@@ -131,6 +134,8 @@ def train(
     batch does not label adds no loss. After each epoch the model is scored on every validation set and
     ``on_epoch_end`` gets the result (the tracking hook).
     """
+    distributed.init_from_env()
+    log = distributed.main_only(log)
     torch.manual_seed(cfg.seed)
     rng = random.Random(cfg.seed)
     parameters = model.freeze(cfg.freeze)
@@ -147,7 +152,8 @@ def train(
     total_steps = steps_per_epoch * cfg.epochs
     scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total_steps), total_steps)
     pad = model.tokenizer.pad_token_id or 0
-    device = next(model.parameters()).device
+    device = distributed.choose_device()
+    net = distributed.wrap(model.to(device))
     history: list[EpochResult] = []
     best_state, best_score, best_epoch = None, -1.0, 0
 
@@ -159,16 +165,23 @@ def train(
         task_losses: dict[str, list[float]] = {"sentence": [], "token": []}
         seen = 0
         # disable=None: a bar on a terminal, none in logs (it would write thousands of lines there)
-        bar = tqdm(schedule, desc=f"epoch {epoch}/{cfg.epochs}", unit="step", leave=False, mininterval=2.0, disable=None)
+        bar = tqdm(schedule, desc=f"epoch {epoch}/{cfg.epochs}", unit="step", leave=False, mininterval=2.0, disable=None if distributed.is_main() else True)
         for source in bar:
             name = names[source]
-            batch = collate([rows[name][i] for i in next(streams[name])], pad)
+            # every rank draws the same global batch and trains on its share of it
+            chosen = next(streams[name])
+            if not distributed.can_shard(chosen):
+                continue
+            batch = collate([rows[name][i] for i in distributed.shard(chosen)], pad)
             batch = {k: v.to(device) for k, v in batch.items()}
-            out = model(batch["input_ids"], batch["attention_mask"])
-            loss, parts = multitask_loss(
-                out.sentence_logits, batch["sentence_labels"], out.token_logits, batch["token_labels"], cfg.task_weights
-            )
-            seen += len(batch["input_ids"])
+            # under bf16, autocast runs the matmuls in bfloat16 and the cross-entropy in float32
+            with autocast(cfg.precision, device):
+                out = net(batch["input_ids"], batch["attention_mask"])
+                loss, parts = multitask_loss(
+                    out.sentence_logits, batch["sentence_labels"], out.token_logits, batch["token_labels"], cfg.task_weights
+                )
+            seen += len(chosen)
+            loss = distributed.common_loss(loss, (out.sentence_logits, out.token_logits))
             if loss is None:
                 continue
             # flush the gradients as soon as we can: set_to_none frees their memory between steps
@@ -183,7 +196,8 @@ def train(
             bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}")
         bar.close()
         train_seconds = time.perf_counter() - started
-        validation = {n: evaluate_table(model, t, cfg.eval_batch_size) for n, t in validation_sets.items()}
+        # scored once, on rank 0; every rank gets the result and so keeps the same best epoch
+        validation = distributed.on_main(lambda: {n: evaluate_table(model, t, cfg.eval_batch_size) for n, t in validation_sets.items()})
         score = selection_score(validation)
         result = EpochResult(
             epoch=epoch,
@@ -201,7 +215,7 @@ def train(
         if score > best_score or not validation_sets:
             best_score, best_epoch = score, epoch
             best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
-        if on_epoch_end is not None:
+        if on_epoch_end is not None and distributed.is_main():
             on_epoch_end(result)
 
     if best_state is not None and best_epoch != cfg.epochs:
