@@ -46,6 +46,9 @@ class TrainConfig:
     seed: int = 42
     eval_batch_size: int = 64
     precision: str = "fp32"  # fp32 | bf16 (autocast of the forward pass; weights and optimizer stay fp32)
+    # processes torchrun starts for the train stage (dvc.yaml's command); train() itself takes the world
+    # torchrun made, so a run under any --nproc_per_node uses the same code
+    processes: int = 1
 
     def __post_init__(self) -> None:
         # messages start with the field's name so params errors can name the exact key
@@ -59,6 +62,7 @@ class TrainConfig:
             (self.max_grad_norm > 0, "max_grad_norm", "must be > 0"),
             (self.temperature > 0, "temperature", "must be > 0"),
             (self.eval_batch_size >= 1, "eval_batch_size", "must be >= 1"),
+            (self.processes >= 1, "processes", "must be >= 1"),
         ]
         for ok, name, rule in checks:
             if not ok:
