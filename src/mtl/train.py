@@ -137,6 +137,10 @@ def train(
     Each step takes one batch from one set (the schedule mixes sets per ``cfg.sampling``); a task the
     batch does not label adds no loss. After each epoch the model is scored on every validation set and
     ``on_epoch_end`` gets the result (the tracking hook).
+
+    Under ``torchrun`` the same call trains one model on all processes (``mtl.distributed``):
+    ``cfg.batch_size`` is the global batch, each rank trains on its share of it, validation and
+    ``on_epoch_end`` run on rank 0 only. The device is CUDA when present, else the CPU.
     """
     distributed.init_from_env()
     log = distributed.main_only(log)
