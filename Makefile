@@ -13,7 +13,7 @@ export MLFLOW_TRACKING_URI ?= sqlite:///$(CURDIR)/mlruns/mlflow.db
 export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 
-.PHONY: install run test serve ui app bench full-data clean
+.PHONY: install run test test-postgres serve ui app bench full-data clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -33,6 +33,15 @@ run: install
 
 test: install
 	PATH="$(BIN):$$PATH" $(PY) -m pytest
+
+# opt-in, a few minutes: PostgreSQL + `mlflow server` on it + the tiny pipeline + `mlflow models serve`, all on 127.0.0.1.
+# Needs initdb/pg_ctl/psql; as root without them it installs Debian's postgresql package.
+test-postgres: install
+	$(PY) -m pip install -q -e ".[dev,postgres]"
+	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+		|| { [ "$$(id -u)" = 0 ] && apt-get update -q && apt-get install -y -q postgresql; } \
+		|| { echo "test-postgres needs PostgreSQL (initdb, pg_ctl, psql): apt-get install postgresql" >&2; exit 1; }
+	PATH="$(BIN):$$PATH" MTL_TEST_POSTGRES=1 $(PY) -m pytest -m postgres tests/test_postgres.py
 
 serve: install
 	PATH="$(BIN):$$PATH" mlflow models serve -m "models:/$(MODEL)@champion" --env-manager local -h $(HOST) -p $(PORT) --workers $(WORKERS)

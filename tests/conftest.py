@@ -111,7 +111,7 @@ def wait_until_up(url: str, process: subprocess.Popen, seconds: int = 120) -> No
         try:
             if requests.get(url, timeout=1).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # a server still starting may accept and not answer yet
             pass
         assert process.poll() is None, process.stderr.read().decode()[-3000:]
         time.sleep(1)

@@ -60,7 +60,7 @@ def _stage_deps() -> dict[str, tuple[str, set[str]]]:
     out = {}
     for name, stage in stages.items():
         body = stage.get("do", stage)
-        script = body["cmd"].split()[1]
+        script = next(word for word in body["cmd"].split() if word.startswith("stages/"))
         out[name] = (script, {d if isinstance(d, str) else next(iter(d)) for d in body.get("deps", [])})
     return out
 

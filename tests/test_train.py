@@ -88,7 +88,7 @@ def test_frozen_encoder_does_not_change(make_tiny_model, example_sets):
     assert all(np.array_equal(before[k].numpy(), after[k].numpy()) for k in before)
 
 
-@pytest.mark.parametrize("overrides, message", [({"epochs": 0}, "epochs"), ({"learning_rate": -1.0}, "learning_rate"), ({"sampling": "x"}, "sampling")])
+@pytest.mark.parametrize("overrides, message", [({"epochs": 0}, "epochs"), ({"learning_rate": -1.0}, "learning_rate"), ({"sampling": "x"}, "sampling"), ({"precision": "fp16"}, "unknown precision 'fp16': choose one of fp32, bf16")])
 def test_train_config_validation(overrides, message):
     with pytest.raises(ValueError, match=message):
         TrainConfig(**overrides)
@@ -135,3 +135,14 @@ def test_single_task_runs_choose_their_epoch_on_their_own_task(make_tiny_model, 
     cfg = _fast_cfg(epochs=2, task_weights=TaskWeights(1.0, 0.0))
     result = train(make_tiny_model(), by_role(example_sets, "train"), validation, cfg, log=lambda _: None)
     assert result.best_epoch == 2 and result.best_score == pytest.approx(0.6)
+
+
+def test_bf16_training_learns_and_keeps_float32_weights(make_tiny_model, example_sets):
+    """bf16 autocasts the forward pass only: the weights AdamW updates stay float32, and the loss still falls."""
+    import torch
+
+    model = make_tiny_model()
+    result = train(model, by_role(example_sets, "train"), {}, _fast_cfg(epochs=3, precision="bf16"), log=lambda _: None)
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    losses = [epoch.train_loss for epoch in result.history]
+    assert np.isfinite(losses).all() and losses[-1] < losses[0]

@@ -25,6 +25,7 @@ from mtl.alignment import check_alignment
 from mtl.freezing import check_freeze
 from mtl.losses import TaskWeights
 from mtl.pooling import check_pooling
+from mtl.precision import check_precision
 from mtl.sampling import check_sampling
 
 T = TypeVar("T")
@@ -100,6 +101,11 @@ class TrainConfig:
     freeze: Annotated[str, AfterValidator(check_freeze)] = "none"
     seed: int = 42
     eval_batch_size: Annotated[int, Field(ge=1)] = 64
+    # fp32 | bf16: autocast of the forward pass (weights, gradients and AdamW's state stay float32)
+    precision: Annotated[str, AfterValidator(check_precision)] = "fp32"
+    # processes torchrun starts for the train stage (dvc.yaml's command); train() itself takes the world
+    # torchrun made, so a run under any --nproc_per_node uses the same code
+    processes: Annotated[int, Field(ge=1)] = 1
     # Per data source, the settings that differ from the ones above (validated when used, see for_source).
     sources: Annotated[dict[str, dict[str, Any]], AfterValidator(lambda d: {check_source(k): v for k, v in d.items()})] = field(
         default_factory=lambda: {"example": {"batch_size": 8}}

@@ -17,12 +17,14 @@ import torch
 from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 
+from mtl import distributed
 from mtl.config import TrainConfig
 from mtl.encoding import collate, has_sentence_labels, has_token_labels
 from mtl.evaluation import evaluate_table, selection_score
 from mtl.freezing import format_report
 from mtl.losses import TaskWeights, multitask_loss
 from mtl.model import MultiTaskModel
+from mtl.precision import autocast
 from mtl.sampling import cycle_batches, task_schedule
 
 
@@ -89,7 +91,13 @@ def train(
     Each step takes one batch from one set (the schedule mixes sets per ``cfg.sampling``); a task the
     batch does not label adds no loss. After each epoch the model is scored on every validation set and
     ``on_epoch_end`` gets the result (the tracking hook).
+
+    Under ``torchrun`` the same call trains one model on all processes (``mtl.distributed``):
+    ``cfg.batch_size`` is the global batch, each rank trains on its share of it, validation and
+    ``on_epoch_end`` run on rank 0 only. The device is CUDA when present, else the CPU.
     """
+    distributed.init_from_env()
+    log = distributed.main_only(log)
     torch.manual_seed(cfg.seed)
     rng = random.Random(cfg.seed)
     parameters = model.freeze(cfg.freeze)
@@ -106,7 +114,8 @@ def train(
     total_steps = steps_per_epoch * cfg.epochs
     scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total_steps), total_steps)
     pad = model.tokenizer.pad_token_id or 0
-    device = next(model.parameters()).device
+    device = distributed.choose_device()
+    net = distributed.wrap(model.to(device))
     history: list[EpochResult] = []
     best_state, best_score, best_epoch = None, -1.0, 0
 
@@ -118,16 +127,23 @@ def train(
         task_losses: dict[str, list[float]] = {"sentence": [], "token": []}
         seen = 0
         # disable=None: a bar on a terminal, none in logs (it would write thousands of lines there)
-        bar = tqdm(schedule, desc=f"epoch {epoch}/{cfg.epochs}", unit="step", leave=False, mininterval=2.0, disable=None)
+        bar = tqdm(schedule, desc=f"epoch {epoch}/{cfg.epochs}", unit="step", leave=False, mininterval=2.0, disable=None if distributed.is_main() else True)
         for source in bar:
             name = names[source]
-            batch = collate([rows[name][i] for i in next(streams[name])], pad)
+            # every rank draws the same global batch and trains on its share of it
+            chosen = next(streams[name])
+            if not distributed.can_shard(chosen):
+                continue
+            batch = collate([rows[name][i] for i in distributed.shard(chosen)], pad)
             batch = {k: v.to(device) for k, v in batch.items()}
-            out = model(batch["input_ids"], batch["attention_mask"])
-            loss, parts = multitask_loss(
-                out.sentence_logits, batch["sentence_labels"], out.token_logits, batch["token_labels"], cfg.task_weights
-            )
-            seen += len(batch["input_ids"])
+            # under bf16, autocast runs the matmuls in bfloat16 and the cross-entropy in float32
+            with autocast(cfg.precision, device):
+                out = net(batch["input_ids"], batch["attention_mask"])
+                loss, parts = multitask_loss(
+                    out.sentence_logits, batch["sentence_labels"], out.token_logits, batch["token_labels"], cfg.task_weights
+                )
+            seen += len(chosen)
+            loss = distributed.common_loss(loss, (out.sentence_logits, out.token_logits))
             if loss is None:
                 continue
             # flush the gradients as soon as we can: set_to_none frees their memory between steps
@@ -142,7 +158,8 @@ def train(
             bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}")
         bar.close()
         train_seconds = time.perf_counter() - started
-        validation = {n: evaluate_table(model, t, cfg.eval_batch_size) for n, t in validation_sets.items()}
+        # scored once, on rank 0; every rank gets the result and so keeps the same best epoch
+        validation = distributed.on_main(lambda: {n: evaluate_table(model, t, cfg.eval_batch_size) for n, t in validation_sets.items()})
         # only the tasks being trained choose the epoch: an untrained head's score is noise
         score = selection_score(validation, cfg.task_weights.trained())
         result = EpochResult(
@@ -161,7 +178,7 @@ def train(
         if score > best_score or not validation_sets:
             best_score, best_epoch = score, epoch
             best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
-        if on_epoch_end is not None:
+        if on_epoch_end is not None and distributed.is_main():
             on_epoch_end(result)
 
     if best_state is not None and best_epoch != cfg.epochs:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import mlflow
 
-from mtl import tracking
+from mtl import distributed, tracking
 from mtl.config import ModelParams, TrainConfig
 from mtl.files import dir_hash, replace_dir, write_atomic
 from mtl.model import ModelConfig, MultiTaskModel
@@ -66,6 +66,10 @@ def run(source: str, model_params: ModelParams, cfg: TrainConfig, logged_params:
         alignment=labels["strategy"],
     )
     model = MultiTaskModel.from_backbone(config, seed=cfg.seed)
+    if distributed.init_from_env() and not distributed.is_main():
+        # under torchrun the other ranks train along; rank 0 alone tracks the run and writes the outputs
+        result = train(model, by_role(tables, "train"), by_role(tables, "validation"), cfg)
+        return {"run_id": None, "best_epoch": result.best_epoch, "best_score": result.best_score}
     tracking.configure()
     experiment_id = tracking.ensure_experiment(EXPERIMENTS[source])
     history: list[dict] = []
