@@ -155,7 +155,7 @@ if result["answers"] is not None:
                     tooltip=["label", alt.Tooltip("probability:Q", format=".3f")])
             .properties(height=24 * len(answer["sentence_probs"]) + 10)
         )
-        right.altair_chart(chart, use_container_width=True)
+        right.altair_chart(chart, width="stretch")
 
 # ------------------------------------------------------------------ similarity and embeddings
 embeddings = result["embeddings"]
@@ -166,7 +166,7 @@ if len(sentences) > 1:
     heatmap = base.mark_rect().encode(color=alt.Color("cosine:Q", scale=alt.Scale(scheme="blues", domain=[-0.2, 1]))) + base.mark_text(
         fontSize=12
     ).encode(text=alt.Text("cosine:Q", format=".2f"), color=alt.condition("datum.cosine > 0.6", alt.value("white"), alt.value("black")))
-    st.altair_chart(heatmap.properties(height=45 * len(sentences) + 40), use_container_width=True)
+    st.altair_chart(heatmap.properties(height=45 * len(sentences) + 40), width="stretch")
 
 st.subheader(f"Embeddings ({embeddings.shape[1]} dimensions, {result['pooling']} pooling)")
 left, right = st.columns([3, 2])
@@ -175,6 +175,6 @@ if len(sentences) >= 3:
     points = pca_2d(sentences, embeddings)
     scatter = alt.Chart(points).encode(x="pc1:Q", y="pc2:Q", tooltip=["sentence"])
     right.altair_chart((scatter.mark_circle(size=90) + scatter.mark_text(align="left", dx=7, fontSize=11).encode(text="sentence")).properties(
-        title="2-D projection (PCA)", height=300), use_container_width=True)
+        title="2-D projection (PCA)", height=300), width="stretch")
 else:
     right.caption("A 2-D projection (PCA) appears with three or more sentences.")
