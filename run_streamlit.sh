@@ -6,6 +6,7 @@ cd "$(dirname "$0")"
 if [ -x "${VENV:-.venv}/bin/streamlit" ]; then PATH="$PWD/${VENV:-.venv}/bin:$PATH"; fi
 export STREAMLIT_SERVER_HEADLESS=true
 export STREAMLIT_BROWSER_GATHER_USAGE_STATS=false
+export STREAMLIT_CLIENT_TOOLBAR_MODE="${STREAMLIT_CLIENT_TOOLBAR_MODE:-viewer}"  # no deploy button for users
 # The guide sets STREAMLIT_WATCH_EXCLUDE_MODULES=torch, kept here under its name; Streamlit (1.40-1.67) has
 # no such option and ignores it. The option that keeps the file watcher from walking torch's modules
 # (the "torch.classes" errors) is server.fileWatcherType; set it to auto to get reload-on-save back.

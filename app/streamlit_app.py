@@ -23,6 +23,7 @@ from mtl.webapp import (
     embedding_table,
     entity_types,
     legend_html,
+    markdown_text as md,
     load_source,
     model_choices,
     model_description,
@@ -76,17 +77,17 @@ if kind == "registered":
     # an alias is resolved on every run, so a moved @champion loads its new version without a restart
     choice = registered_choice(client, name, reference)
     d = choice.details
-    side.caption(f"**{name}** version {d['version']} · run {d.get('run_date', 'unknown date')}")
+    side.caption(f"**{md(name)}** version {d['version']} · run {d.get('run_date', 'unknown date')}")
     if d.get("metrics"):
-        side.caption(" · ".join(f"{k} {v:.3f}" for k, v in d["metrics"].items()))
+        side.caption(" · ".join(f"{md(k)} {v:.3f}" for k, v in d["metrics"].items()))
 elif kind == "cli":
     labels = [c.label for c in cli]
     choice = cli[labels.index(side.selectbox("Fine-tuned model", labels, key="cli_model"))]
     d = choice.details
     if d.get("metrics"):
-        side.caption(" · ".join(f"{k} {v:.3f}" for k, v in d["metrics"].items()))
+        side.caption(" · ".join(f"{md(k)} {v:.3f}" for k, v in d["metrics"].items()))
     if d.get("registered"):
-        side.caption(f"registered as {d['registered']}")
+        side.caption(f"registered as {md(d['registered'])}")
 else:
     labels = [c.label for c in backbones]
     choice = backbones[labels.index(side.selectbox("Backbone", labels, key="backbone"))]
@@ -104,19 +105,20 @@ loaded = load(choice.key, stamp)
 # ------------------------------------------------------------------ what the model is for
 if loaded.trained:
     about = model_description(loaded.model.config)
-    inferred = " (inferred from its labels: this model was saved before its data set was recorded)" if about["inferred"] else ""
+    inferred = " *(inferred from its labels: this model was saved before its data set was recorded)*" if about["inferred"] else ""
     st.markdown(
-        f"**{choice.label}** · sentence head: {about['sentence_task']} ({' / '.join(about['sentence_labels'])}) · "
-        f"token head: {about['token_task']} ({', '.join(about['entity_types'])}){inferred}",
+        f"**{md(choice.label)}**{inferred}  \n"
+        f"Sentence head: **{md(about['sentence_task'])}** · labels {md(' / '.join(about['sentence_labels']))}  \n"
+        f"Token head: **{md(about['token_task'])}** · entity types {md(', '.join(about['entity_types']))}",
         help="From the model's saved config.",
     )
     if pooling != about["pooling"]:
         st.caption(
-            f"The sentence head was trained on {about['pooling']} pooling and keeps using it; "
+            f"The sentence head was trained on {md(about['pooling'])} pooling and keeps using it; "
             f"the {pooling} pooling chosen here changes the embeddings and similarity below."
         )
 else:
-    st.info(f"**{choice.label}**: a pre-trained encoder with untrained heads, so it shows embeddings and similarity only.")
+    st.info(f"**{md(choice.label)}**: a pre-trained encoder with untrained heads, so it shows embeddings and similarity only.")
 
 # ------------------------------------------------------------------ input
 st.write("Ready-made examples:")
@@ -145,15 +147,16 @@ if result["answers"] is not None:
     st.markdown(legend_html(kinds_of_entity), unsafe_allow_html=True)
     for i, raw in enumerate(result["answers"]):
         answer = apply_thresholds(raw, sentence_threshold, token_threshold)
-        left, right = st.columns([3, 1])
+        left, right = st.columns([5, 2])
         left.markdown(sentence_html(answer, kinds_of_entity), unsafe_allow_html=True)
         left.markdown(words_html(answer, kinds_of_entity), unsafe_allow_html=True)
-        chart = (
-            alt.Chart(probability_frame(answer))
-            .mark_bar()
-            .encode(x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1])), y=alt.Y("label:N", sort=None, title=None),
-                    tooltip=["label", alt.Tooltip("probability:Q", format=".3f")])
-            .properties(height=24 * len(answer["sentence_probs"]) + 10)
+        bars = alt.Chart(probability_frame(answer)).encode(
+            x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=None),
+            y=alt.Y("label:N", sort=None, title=None, axis=alt.Axis(labelLimit=120)),
+            tooltip=["label", alt.Tooltip("probability:Q", format=".3f")],
+        )
+        chart = (bars.mark_bar(color="#60a5fa") + bars.mark_text(align="left", dx=3).encode(text=alt.Text("probability:Q", format=".2f"))).properties(
+            height={"step": 18}
         )
         right.altair_chart(chart, width="stretch")
 

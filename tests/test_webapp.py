@@ -18,6 +18,7 @@ from mtl.webapp import (
     highlight_html,
     key_metrics,
     legend_html,
+    markdown_text,
     model_description,
     pca_2d,
     sentence_html,
@@ -64,6 +65,12 @@ def test_model_strings_are_escaped_everywhere():
         assert "<script>" not in out and "<img" not in out and "<b>" not in out and "<i>" not in out
         assert 'onmouseover="' not in out  # the quote was escaped, so no new attribute starts
     assert html.escape(EVIL) in sentence_html({**answer, "entities": []}, [])
+
+
+def test_markdown_text_keeps_model_strings_literal():
+    out = markdown_text("<b>x</b> *y* [a](javascript:alert(1)) a_b")
+    assert out == "\\<b\\>x\\</b\\> \\*y\\* \\[a\\](javascript:alert(1)) a\\_b"
+    assert markdown_text("Technology / Weather / Other (generated example data)") == "Technology / Weather / Other (generated example data)"
 
 
 def test_thresholds_make_labels_uncertain_and_words_O():
@@ -172,7 +179,7 @@ def test_app_registered_model_says_what_its_labels_mean(app):
     assert at.selectbox(key="registered_name").value == REGISTERED
     assert at.selectbox(key="registered_reference").options[:1] == ["@champion"]
     sidebar = " ".join(c.value for c in at.sidebar.caption)
-    assert "version 1" in sidebar and "example_validation_sentence_accuracy" in sidebar
+    assert "version 1" in sidebar and markdown_text("example_validation_sentence_accuracy") in sidebar
     page = _html(at)
     assert "Technology / Weather / Other (generated example data)" in page and "TECH / WEATHER spans" in page
     assert page.count('<div class="answer">') == 4 and 'class="legend"' in page and 'class="word"' in page

@@ -280,6 +280,14 @@ def entity_colour(kind: str, kinds: list[str]) -> str:
     return ENTITY_COLOURS[sorted(kinds).index(kind) % len(ENTITY_COLOURS)] if kind in kinds else ENTITY_COLOURS[0]
 
 
+_MARKDOWN_SPECIAL = set("\\`*_[]<>#|~$")
+
+
+def markdown_text(value: object) -> str:
+    """``value`` as literal text inside Streamlit markdown: markup characters (``*_[]<>`` ...) are backslash-escaped."""
+    return "".join(f"\\{c}" if c in _MARKDOWN_SPECIAL else c for c in str(value))
+
+
 def _attr(value: object) -> str:
     """``value`` escaped for a double-quoted HTML attribute."""
     return html.escape(str(value), quote=True)
