@@ -19,6 +19,8 @@ from mtl.webapp import (
     key_metrics,
     legend_html,
     markdown_text,
+    model_uri,
+    sentences_from_text,
     model_description,
     pca_2d,
     sentence_html,
@@ -65,6 +67,12 @@ def test_model_strings_are_escaped_everywhere():
         assert "<script>" not in out and "<img" not in out and "<b>" not in out and "<i>" not in out
         assert 'onmouseover="' not in out  # the quote was escaped, so no new attribute starts
     assert html.escape(EVIL) in sentence_html({**answer, "entities": []}, [])
+
+
+def test_model_uri_and_sentence_split():
+    assert model_uri("m", "@champion") == "models:/m@champion"
+    assert model_uri("m", "3") == "models:/m/3"
+    assert sentences_from_text(" a \n\n b\n") == ["a", "b"]
 
 
 def test_markdown_text_keeps_model_strings_literal():
