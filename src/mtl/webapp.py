@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from mtl.alignment import group_entities
+from mtl.cli import DEMO_SENTENCES, REAL_DEMO_SENTENCES
 from mtl.finetune import CLI_EXPERIMENT, MODEL_DIR_TAG
 
 ENTITY_COLOURS = ["#fde68a", "#bfdbfe", "#bbf7d0", "#fecaca", "#ddd6fe", "#fed7aa"]
@@ -31,19 +32,10 @@ SOURCE_TITLES = {
 }
 UNCERTAIN = "uncertain"
 EMBEDDING_DIMS = 8  # first dimensions shown in the embeddings table
+# the same ready-made sentences as `mtl demo` and `mtl demo --real-data` print
 EXAMPLES = {
-    "Example domain: Technology / Weather / Other": [
-        "Apple unveiled a new iPhone in California",
-        "Heavy rain and strong winds are expected this weekend",
-        "Kubernetes makes it easy to deploy Python services",
-        "She cooked pasta for her friends on Sunday",
-    ],
-    "Real data: SST-2 reviews and CoNLL-2003 news": [
-        "a gorgeous , witty , seductive movie .",
-        "the plot is nothing but boilerplate clichés from start to finish",
-        "EU rejects German call to boycott British lamb .",
-        "Peter Blackburn flew from Brussels to New York on Monday .",
-    ],
+    "Example domain: Technology / Weather / Other": DEMO_SENTENCES,
+    "Real data: SST-2 reviews and CoNLL-2003 news": REAL_DEMO_SENTENCES,
 }
 
 
