@@ -182,7 +182,9 @@ def test_app_in_a_real_browser(app_root, tmp_path):
         _radio(driver, "Registered model")
         wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "div.answer")) == len(SENTENCES))
         _settled(driver)
-        driver.set_window_size(1500, 2700)
+        # a window as tall as the page, so the screenshot shows all of it
+        height = driver.execute_script("return document.querySelector('[data-testid=\"stMainBlockContainer\"]').scrollHeight")
+        driver.set_window_size(1500, min(int(height) + 140, 4000))
         _settled(driver)
     finally:
         if driver is not None:

@@ -306,8 +306,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             _fine_tune(args)
         elif args.command == "predict":
             _predict(args)
-    except DataError as err:
-        # a bad row in the user's data: one line naming file:line, no traceback
+    except (DataError, FileNotFoundError) as err:
+        # a bad row in the user's data (file:line), or data that is not there: one line, no traceback
         raise SystemExit(f"mtl {args.command}: error: {err}") from None
 
 
