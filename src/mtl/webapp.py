@@ -24,7 +24,6 @@ from mtl.cli import DEMO_SENTENCES, REAL_DEMO_SENTENCES
 from mtl.finetune import CLI_EXPERIMENT, MODEL_DIR_TAG
 
 ENTITY_COLOURS = ["#fde68a", "#bfdbfe", "#bbf7d0", "#fecaca", "#ddd6fe", "#fed7aa"]
-SOURCE_KINDS = ("registered", "cli", "backbone")
 SOURCE_TITLES = {
     "registered": "Registered model",
     "cli": "Fine-tuned with mtl fine-tune",
@@ -37,13 +36,6 @@ EXAMPLES = {
     "Example domain: Technology / Weather / Other": DEMO_SENTENCES,
     "Real data: SST-2 reviews and CoNLL-2003 news": REAL_DEMO_SENTENCES,
 }
-
-
-def check_source_kind(kind: str) -> str:
-    """Return ``kind`` if it is a model source the app knows, else raise ValueError listing them."""
-    if kind not in SOURCE_KINDS:
-        raise ValueError(f"unknown model source {kind!r}: choose one of {', '.join(SOURCE_KINDS)}")
-    return kind
 
 
 # ---------------------------------------------------------------------------------------------- sources
