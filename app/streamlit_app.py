@@ -152,11 +152,11 @@ if result["answers"] is not None:
         left.markdown(words_html(answer, kinds_of_entity), unsafe_allow_html=True)
         bars = alt.Chart(probability_frame(answer)).encode(
             x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=None),
-            y=alt.Y("label:N", sort=None, title=None, axis=alt.Axis(labelLimit=120)),
+            y=alt.Y("label:N", sort=None, title=None, axis=alt.Axis(labelLimit=120, labelOverlap=False)),
             tooltip=["label", alt.Tooltip("probability:Q", format=".3f")],
         )
         chart = (bars.mark_bar(color="#60a5fa") + bars.mark_text(align="left", dx=3).encode(text=alt.Text("probability:Q", format=".2f"))).properties(
-            height={"step": 18}
+            height={"step": 22}
         )
         right.altair_chart(chart, width="stretch")
 
