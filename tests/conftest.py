@@ -80,6 +80,16 @@ def tiny_model(make_tiny_model) -> MultiTaskModel:
 
 
 @pytest.fixture(scope="session")
+def tiny_backbone(tmp_path_factory, tokenizer, tiny_bert_config) -> Path:
+    """The tiny random BERT saved as a backbone directory, for `mtl fine-tune --model_name DIR`."""
+    backbone = tmp_path_factory.mktemp("tiny-backbone")
+    torch.manual_seed(0)
+    BertModel(tiny_bert_config).save_pretrained(backbone)
+    tokenizer.save_pretrained(backbone)
+    return backbone
+
+
+@pytest.fixture(scope="session")
 def raw_dir() -> Path:
     """The real data directory; tests that need it skip when it is absent."""
     if not (RAW_DIR / "sst2").is_dir():

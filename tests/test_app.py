@@ -1,55 +1,112 @@
-"""The Streamlit app in a real headless Chromium: pick the registered model, analyse sentences, see answers."""
+"""The Streamlit app in a real headless Chromium, started by ./run_streamlit.sh: pick models, type sentences, move thresholds.
+
+By default it runs on a store filled here by `mtl fine-tune --register mtl-example` (tiny backbone). With
+MTL_APP_ROOT pointing at a project folder whose store already holds real models (mtl-pipeline and
+mtl-example), it drives those instead; MTL_SCREENSHOT=docs/app.png saves the README's screenshot.
+"""
 
 from __future__ import annotations
 
 import os
-import shutil
 import signal
+import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
-from mtl.webapp import highlight_html, model_uri, sentences_from_text
-from tests.conftest import free_port, wait_until_up
+from mtl.cli import main
+from tests.conftest import REPO, free_port, wait_until_up
 
 CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")
+EXAMPLE_MODEL = "mtl-example"
+REAL_TINY = "models/real-tiny"  # a real-data-labelled model in the models folder of the tiny store
+SENTENCES = [
+    "Apple unveiled a new iPhone in California",  # example domain
+    "Heavy rain and strong winds are expected this weekend",
+    "EU rejects German call to boycott British lamb .",  # real data (CoNLL-2003, SST-2)
+    "a gorgeous , witty , seductive movie .",
+    "<script>alert(1)</script> is not <b>bold</b>",
+]
 
 
-def test_highlight_marks_entities_and_escapes_the_rest():
-    answer = {"text": "<b>Apple</b> in Paris", "entities": [{"type": "ORG", "text": "Apple", "start": 3, "end": 8, "score": 0.9}]}
-    out = highlight_html(answer, ["ORG"])
-    assert out.startswith("&lt;b&gt;<mark class=\"entity\" data-type=\"ORG\"")
-    assert ">Apple<sub" in out and out.endswith("&lt;/b&gt; in Paris")
+@pytest.fixture(scope="module")
+def app_root(tmp_path_factory, tiny_backbone, make_tiny_model):
+    """A project folder with a store: `mtl-example` registered by `mtl fine-tune`, and a real-labelled model dir."""
+    given = os.environ.get("MTL_APP_ROOT")
+    if given:
+        return Path(given).resolve()
+    from mtl.data import CONLL_TAGS, SST2_LABELS
+
+    root = tmp_path_factory.mktemp("browser-store")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)
+        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root}/mlruns/mlflow.db")
+        main(["fine-tune", "--model_name", str(tiny_backbone), "--n", "90", "--num_epochs", "2", "--batch_size", "16",
+              "--max_length", "48", "--output_dir", "models/example-tiny", "--register", EXAMPLE_MODEL, "--run_name", "tiny"])
+    model = make_tiny_model(sentence_labels=SST2_LABELS, token_labels=CONLL_TAGS)
+    model.config.data_source = "real"
+    model.save(root / REAL_TINY)
+    return root
 
 
-def test_model_uri_and_sentence_split():
-    assert model_uri("m", "@champion") == "models:/m@champion"
-    assert model_uri("m", "3") == "models:/m/3"
-    assert sentences_from_text(" a \n\n b\n") == ["a", "b"]
+def _pick(driver, label: str, option: str) -> None:
+    """Choose ``option`` in the Streamlit selectbox labelled ``label``."""
+    from selenium.webdriver.common.by import By
+
+    driver.find_element(By.CSS_SELECTOR, f"input[role='combobox'][aria-label='{label}']").click()
+    driver.find_element(By.XPATH, f"//*[@role='option'][contains(., '{option}')]").click()
+
+
+def _radio(driver, option: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver.find_element(By.XPATH, f"//label[@data-testid='stRadioOption'][contains(., '{option}')]").click()
+
+
+def _slider(driver, label_start: str, keys) -> None:
+    """Focus the slider whose label starts with ``label_start`` and press ``keys`` (Home, End, arrows)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    slider = driver.find_element(By.XPATH, f"//input[@type='range'][starts-with(@aria-label, \"{label_start}\")]")
+    driver.execute_script("arguments[0].focus()", slider)
+    ActionChains(driver).send_keys(*keys).perform()
+
+
+def _settled(driver) -> None:
+    """Wait until the app has finished its rerun: no element is marked stale for a moment."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    time.sleep(1.0)
+    WebDriverWait(driver, 180).until(lambda d: not d.find_elements(By.CSS_SELECTOR, "[data-stale='true'], [data-testid='stStatusWidget']"))
+    time.sleep(0.5)
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="needs Debian's chromium and chromium-driver (.ci/run installs them)")
-def test_app_in_a_real_browser(project, tmp_path):
+def test_app_in_a_real_browser(app_root, tmp_path):
     from selenium import webdriver
+    from selenium.common.exceptions import NoAlertPresentException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    root, env = project
     port = free_port()
+    env = {**os.environ, "MTL_ROOT": str(app_root), "PORT": str(port), "MLFLOW_TRACKING_URI": f"sqlite:///{app_root}/mlruns/mlflow.db"}
     app = subprocess.Popen(
-        ["streamlit", "run", "app/streamlit_app.py", "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=root, env={**env, "MTL_ROOT": str(root)}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        [str(REPO / "run_streamlit.sh"), "--browser.gatherUsageStats", "false"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
     )
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1300,1400", f"--user-data-dir={tmp_path / 'chrome'}"):
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1500,1400", f"--user-data-dir={tmp_path / 'chrome'}"):
         options.add_argument(flag)
     driver = None
     try:
@@ -57,23 +114,82 @@ def test_app_in_a_real_browser(project, tmp_path):
         wait_until_up(f"{url}/_stcore/health", app)
         driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
         driver.get(url)
-        wait = WebDriverWait(driver, 120)
+        wait = WebDriverWait(driver, 180)
         area = wait.until(ec.presence_of_element_located((By.TAG_NAME, "textarea")))
-        assert "Apple unveiled" in area.get_attribute("value")
-        wait.until(lambda d: "@champion" in d.page_source)  # the sidebar's model picker
-        button = wait.until(ec.element_to_be_clickable((By.XPATH, "//button[.//p[text()='Analyse'] or text()='Analyse']")))
-        button.click()
-        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "div.answer")) == 3)
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "div.answer"))
+        _settled(driver)
+
+        # switch to the example model (Technology / Weather / Other) and say what its labels mean
+        _pick(driver, "Registered model", EXAMPLE_MODEL)
+        wait.until(lambda d: "Technology / Weather / Other" in d.find_element(By.TAG_NAME, "body").text)
+        _settled(driver)
+
+        # type sentences from both domains, one hostile
+        area = driver.find_element(By.TAG_NAME, "textarea")
+        area.send_keys(Keys.CONTROL, "a")
+        area.send_keys(Keys.DELETE)
+        for i, sentence in enumerate(SENTENCES):
+            area.send_keys(sentence)
+            if i < len(SENTENCES) - 1:
+                area.send_keys(Keys.SHIFT, Keys.ENTER)
+        area.send_keys(Keys.CONTROL, Keys.ENTER)
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "div.answer")) == len(SENTENCES))
+        _settled(driver)
         answers = driver.find_elements(By.CSS_SELECTOR, "div.answer")
         labels = [a.find_element(By.CSS_SELECTOR, "b.label").text for a in answers]
-        assert set(labels) <= {"negative", "positive"}
-        # entity marks interleave their type labels with the words, so check words, not the whole sentence
-        assert all(word in answers[1].text for word in ("weather", "Paris", "terrible"))
-        marks = driver.find_elements(By.CSS_SELECTOR, "mark.entity")
-        assert all(m.get_attribute("data-type") in {"PER", "ORG", "LOC", "MISC"} for m in marks)
-        wait.until(lambda d: "Similarity" in d.page_source)
+        assert set(labels) <= {"Technology", "Weather", "Other", "uncertain"}, labels
+
+        # coloured word tags with their legend, every word of every sentence shown
+        words = driver.find_elements(By.CSS_SELECTOR, "span.word")
+        assert len(words) >= sum(len(s.split()) for s in SENTENCES)
+        legend = [item.text for item in driver.find_elements(By.CSS_SELECTOR, ".legend-item")]
+        assert legend == ["TECH", "WEATHER", "O"]
+        tagged = [w for w in words if w.get_attribute("data-tag") != "O"]
+        for word in tagged:
+            kind = word.get_attribute("data-tag").split("-", 1)[1]
+            swatch = driver.find_element(By.CSS_SELECTOR, f".legend-item[data-type='{kind}']")
+            assert word.value_of_css_property("background-color") == swatch.value_of_css_property("background-color")
+        # a probability chart per sentence, the similarity heatmap and the PCA projection
+        charts = driver.find_elements(By.CSS_SELECTOR, "[data-testid='stVegaLiteChart']")
+        assert len(charts) == len(SENTENCES) + 2
+        page = driver.find_element(By.TAG_NAME, "body").text
+        assert "Similarity (cosine, mean pooling)" in page and "Embeddings (" in page
+
+        # the hostile sentence is text: no alert, no bold element, the markup shown literally
+        with pytest.raises(NoAlertPresentException):
+            driver.switch_to.alert.text  # noqa: B018
+        assert not driver.find_elements(By.XPATH, "//div[@class='answer']//b[text()='bold']")
+
+        # a threshold moves: every sentence label becomes uncertain, without re-running the model
+        ran = next(e.text for e in driver.find_elements(By.XPATH, "//*[starts-with(text(), 'Model ran at')]"))
+        _slider(driver, "Sentence label", [Keys.END])
+        wait.until(lambda d: [a.find_element(By.CSS_SELECTOR, "b.label").text for a in d.find_elements(By.CSS_SELECTOR, "div.answer")] == ["uncertain"] * len(SENTENCES))
+        _slider(driver, "Word tag", [Keys.END])
+        wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, "mark.entity"))
+        _settled(driver)
+        assert "<script>alert(1)</script> is not <b>bold</b>" in driver.find_elements(By.CSS_SELECTOR, "div.answer")[-1].text
+        assert ran == next(e.text for e in driver.find_elements(By.XPATH, "//*[starts-with(text(), 'Model ran at')]"))
+        for label in ("Sentence label", "Word tag"):  # back to 0.5 for the screenshot
+            _slider(driver, label, [Keys.HOME] + [Keys.ARROW_RIGHT] * 10)
+        _settled(driver)
+
+        # another source: a bare backbone shows embeddings only
+        _radio(driver, "Pre-trained backbone (embeddings only)")
+        wait.until(lambda d: "untrained heads" in d.find_element(By.TAG_NAME, "body").text)
+        _settled(driver)
+        assert not driver.find_elements(By.CSS_SELECTOR, "div.answer")
+        assert len(driver.find_elements(By.CSS_SELECTOR, "[data-testid='stVegaLiteChart']")) == 2
+        _radio(driver, "Registered model")
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "div.answer")) == len(SENTENCES))
+        _settled(driver)
+        # a window as tall as the page, so the screenshot shows all of it
+        height = driver.execute_script("return document.querySelector('[data-testid=\"stMainBlockContainer\"]').scrollHeight")
+        driver.set_window_size(1500, min(int(height) + 140, 4000))
+        _settled(driver)
     finally:
         if driver is not None:
+            if os.environ.get("MTL_PAGE_DUMP"):
+                Path(os.environ["MTL_PAGE_DUMP"]).write_text(driver.page_source)
             driver.save_screenshot(str(Path(os.environ.get("MTL_SCREENSHOT", tmp_path / "app.png"))))
             driver.quit()
         os.killpg(app.pid, signal.SIGTERM)

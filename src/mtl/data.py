@@ -177,12 +177,15 @@ def read_conll(path: str | os.PathLike[str], tags: Iterable[str] = CONLL_TAGS) -
     return _table(texts, all_words, all_tags, [None] * len(texts))
 
 
-def read_example(path: str | os.PathLike[str], extra_columns: Sequence[str] = ()) -> pd.DataFrame:
+def read_example(
+    path: str | os.PathLike[str], extra_columns: Sequence[str] = (), optional_columns: Sequence[str] = ()
+) -> pd.DataFrame:
     """Read the example data set: JSON Lines, one object per sentence.
 
     Each object needs ``text``, ``words``, ``word_tags`` and ``sentence_label``; the table keeps only
     COLUMNS plus any keys named in ``extra_columns`` (e.g. ``("template", "split")``), which then
-    must be present on every line. Blank lines are skipped. Raises DataError (with the line) for
+    must be present on every line; keys in ``optional_columns`` are kept too, None on lines without
+    them, and ``line`` (1-based) is added then so callers can name a row's line. Blank lines are skipped. Raises DataError (with the line) for
     invalid JSON, a missing key, words and tags of different lengths, a tag outside
     EXAMPLE_TOKEN_LABELS, a label outside EXAMPLE_SENTENCE_LABELS, or words that cannot be found in
     the text in order (consumers recover character offsets that way); also for an empty file.
@@ -224,7 +227,7 @@ def read_example(path: str | os.PathLike[str], extra_columns: Sequence[str] = ()
             word_offsets(text, words)  # consumers recover character offsets this way
         except ValueError as err:
             raise DataError(path, number, str(err)) from None
-        records.append({key: obj[key] for key in required})
+        records.append({key: obj[key] for key in required} | {key: obj.get(key) for key in optional_columns} | {"_line": number})
     if not records:
         raise DataError(path, None, "no examples")
     df = _table(
@@ -233,8 +236,10 @@ def read_example(path: str | os.PathLike[str], extra_columns: Sequence[str] = ()
         [r["word_tags"] for r in records],  # type: ignore[misc]
         [r["sentence_label"] for r in records],  # type: ignore[misc]
     )
-    for key in required[len(_EXAMPLE_KEYS) :]:
+    for key in (*required[len(_EXAMPLE_KEYS) :], *optional_columns):
         df[key] = pd.Series([r[key] for r in records], dtype=object)
+    if optional_columns:
+        df["line"] = [r["_line"] for r in records]
     return df
 
 

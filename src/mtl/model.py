@@ -34,6 +34,9 @@ class ModelConfig:
     max_length: int = 128
     dropout: float = 0.1
     alignment: str = "first"
+    # which data the heads were trained on: "real", "example" or "custom" (see mtl.pipeline.TASK_DESCRIPTIONS);
+    # "" for a model saved before this was recorded (it still loads; the app infers the task from its labels)
+    data_source: str = ""
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -10,11 +10,12 @@ import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from transformers import PreTrainedTokenizerBase
 
 from mtl.config import PrepareConfig, resolve_path
-from mtl.data import COLUMNS, CONLL_TAGS, SST2_LABELS, load_split, sample_rows
+from mtl.data import COLUMNS, CONLL_TAGS, SST2_LABELS, DataError, load_split, read_example, sample_rows
 from mtl.encoding import AlignReport, encode_table
 from mtl.example_data import EXAMPLE_SENTENCE_LABELS, EXAMPLE_SPLITS, EXAMPLE_TOKEN_LABELS, generate_examples
 from mtl.files import write_parquet
@@ -24,14 +25,36 @@ LABEL_SETS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "example": (EXAMPLE_SENTENCE_LABELS, EXAMPLE_TOKEN_LABELS),
 }
 ROLES = ("train", "validation", "test")
+# What each data source's labels mean, for people: (sentence task, token task). "custom" is the user's own
+# JSONL in the example-data format (``mtl fine-tune --data PATH``), so it shares the example label sets.
+TASK_DESCRIPTIONS: dict[str, tuple[str, str]] = {
+    "real": ("SST-2 movie-review sentiment", "CoNLL-2003 named entities"),
+    "example": ("Technology / Weather / Other (generated example data)", "TECH / WEATHER spans (generated example data)"),
+    "custom": ("Technology / Weather / Other (your own data)", "TECH / WEATHER spans (your own data)"),
+}
 
 
 def label_sets(source: str) -> tuple[list[str], list[str]]:
-    """(sentence labels, token labels) of a data source: ``real`` or ``example``."""
-    if source not in LABEL_SETS:
-        raise ValueError(f"unknown data source {source!r}: choose one of {', '.join(LABEL_SETS)}")
-    sentence, token = LABEL_SETS[source]
+    """(sentence labels, token labels) of a data source: ``real``, ``example`` or ``custom`` (example's labels)."""
+    key = "example" if source == "custom" else source
+    if key not in LABEL_SETS:
+        raise ValueError(f"unknown data source {source!r}: choose one of {', '.join([*LABEL_SETS, 'custom'])}")
+    sentence, token = LABEL_SETS[key]
     return list(sentence), list(token)
+
+
+def task_descriptions(source: str, sentence_labels: list[str], token_labels: list[str]) -> tuple[str, str, bool]:
+    """(sentence task, token task, inferred) for a model trained on ``source``.
+
+    A model saved before its data source was recorded has ``source == ""``: its task is then inferred
+    from its label sets (``inferred`` is True), or called unknown when they match no known source.
+    """
+    if source in TASK_DESCRIPTIONS:
+        return (*TASK_DESCRIPTIONS[source], False)
+    for known, (sentence, token) in LABEL_SETS.items():
+        if list(sentence) == list(sentence_labels) and list(token) == list(token_labels):
+            return (*TASK_DESCRIPTIONS[known], True)
+    return ("unknown task, labels " + " / ".join(sentence_labels), "unknown task, tags " + ", ".join(token_labels), True)
 
 
 def prepare_example(n: int, seed: int) -> dict[str, pd.DataFrame]:
@@ -41,6 +64,41 @@ def prepare_example(n: int, seed: int) -> dict[str, pd.DataFrame]:
         f"example/{split}": table[table["split"] == split].drop(columns=["split"]).reset_index(drop=True)
         for split in EXAMPLE_SPLITS
     }
+
+
+def prepare_custom(path: str | Path, validation_fraction: float = 0.2, seed: int = 42) -> dict[str, pd.DataFrame]:
+    """The user's own JSONL in the example-data format (``mtl.data.read_example``), as ``custom/<split>`` tables.
+
+    A ``split`` key (train / validation / test) on every line is used as it is, so ``mtl example-data``
+    output reads back with its own splits; with no ``split`` anywhere, a seeded shuffle sends
+    ``validation_fraction`` of the rows (at least one) to validation. Bad rows raise DataError with file:line.
+    """
+    if not 0 < validation_fraction < 1:
+        raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction}")
+    table = read_example(path, optional_columns=("split",))
+    given = table["split"].notna()
+    if given.any():
+        if not given.all():
+            line = int(table.loc[~given, "line"].iloc[0])
+            raise DataError(path, line, "no 'split' here, but other lines have one: give it on every line or on none")
+        for split, line in zip(table["split"], table["line"]):
+            if split not in ROLES:
+                raise DataError(path, int(line), f"unknown split {split!r}; expected one of {', '.join(ROLES)}")
+        splits = table["split"]
+    else:
+        if len(table) < 2:
+            raise DataError(path, None, f"{len(table)} sentence(s): need at least 2 to hold one out for validation")
+        order = np.random.default_rng(seed).permutation(len(table))
+        n_validation = min(len(table) - 1, max(1, round(validation_fraction * len(table))))
+        splits = pd.Series("train", index=table.index)
+        splits.iloc[order[:n_validation]] = "validation"
+    columns = ["text", "words", "word_tags", "sentence_label"]
+    tables = {
+        f"custom/{role}": table.loc[splits == role, columns].reset_index(drop=True) for role in ROLES if (splits == role).any()
+    }
+    if "custom/train" not in tables:
+        raise DataError(path, None, "no line has split 'train'")
+    return tables
 
 
 def prepare_real(cfg: PrepareConfig) -> dict[str, pd.DataFrame]:

@@ -26,29 +26,32 @@ MODEL_HASH_TAG = "mtl.model_hash"
 SOURCE_TAG = "mtl.source"
 
 
-def tracking_uri() -> str:
-    """``MLFLOW_TRACKING_URI`` if set (a team's server), else SQLite in ``<project root>/mlruns/mlflow.db``."""
+def tracking_uri(root: str | Path | None = None) -> str:
+    """``MLFLOW_TRACKING_URI`` if set (a team's server), else SQLite in ``<root>/mlruns/mlflow.db``.
+
+    ``root`` defaults to the project root (``mtl.config.project_root``).
+    """
     env = os.environ.get("MLFLOW_TRACKING_URI")
     if env:
         return env
-    return f"sqlite:///{project_root() / DEFAULT_STORE / 'mlflow.db'}"
+    return f"sqlite:///{Path(root or project_root()).resolve() / DEFAULT_STORE / 'mlflow.db'}"
 
 
-def configure() -> str:
-    """Point MLflow at the project's store and turn telemetry off; returns the tracking URI."""
+def configure(root: str | Path | None = None) -> str:
+    """Point MLflow at the project's store (under ``root``, default the project root) and turn telemetry off."""
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     # a progress bar per artifact download is noise in stage logs
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    uri = tracking_uri()
+    uri = tracking_uri(root)
     if uri.startswith("sqlite:///"):
-        (project_root() / DEFAULT_STORE).mkdir(parents=True, exist_ok=True)
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     return uri
 
 
-def ensure_experiment(name: str) -> str:
+def ensure_experiment(name: str, root: str | Path | None = None) -> str:
     """The experiment's id, creating it when new; with the local store its artifacts go to ``mlruns/artifacts``.
 
     With a tracking server (``MLFLOW_TRACKING_URI``) the server decides where artifacts go.
@@ -59,7 +62,7 @@ def ensure_experiment(name: str) -> str:
         return experiment.experiment_id
     location = None
     if not os.environ.get("MLFLOW_TRACKING_URI"):
-        location = (project_root() / DEFAULT_STORE / "artifacts").as_uri()
+        location = (Path(root or project_root()).resolve() / DEFAULT_STORE / "artifacts").as_uri()
     return client.create_experiment(name, artifact_location=location)
 
 

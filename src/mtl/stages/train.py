@@ -64,6 +64,7 @@ def run(source: str, model_params: ModelParams, cfg: TrainConfig, logged_params:
         max_length=model_params.max_length,
         dropout=model_params.dropout,
         alignment=labels["strategy"],
+        data_source=source,
     )
     model = MultiTaskModel.from_backbone(config, seed=cfg.seed)
     if distributed.init_from_env() and not distributed.is_main():

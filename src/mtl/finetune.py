@@ -1,0 +1,99 @@
+"""``mtl fine-tune`` as a library function: train, save, track the run in MLflow, optionally register the model.
+
+The run goes to experiment ``mtl-cli`` (not the pipeline's ``mtl-pipeline``), tagged with the saved model's
+directory, so the app can list every CLI model from MLflow and the project's ``models/`` folder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from mtl.evaluation import evaluate_table, headline
+from mtl.model import MultiTaskModel
+from mtl.pipeline import align_tables, by_role
+from mtl.train import TrainConfig, train
+
+CLI_EXPERIMENT = "mtl-cli"
+MODEL_DIR_TAG = "mtl.model_dir"
+
+
+def plain(value: object) -> object:
+    """A config object (dataclass or pydantic model) as nested dicts, for MLflow params."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {k: plain(v) for k, v in asdict(value).items()}
+    if hasattr(value, "model_dump"):
+        return {k: plain(v) for k, v in value.model_dump().items()}
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
+
+def held_out_metrics(model: MultiTaskModel, encoded: dict[str, pd.DataFrame]) -> dict[str, float]:
+    """Headline scores on every validation and test table, flat as ``<dataset>_<split>_<metric>`` (the pipeline's names)."""
+    metrics: dict[str, float] = {}
+    for name, table in encoded.items():
+        dataset, split = name.split("/")
+        if split == "train":
+            continue
+        for key, value in headline(evaluate_table(model, table)).items():
+            metrics[f"{dataset}_{split}_{key}"] = round(float(value), 6)
+    return metrics
+
+
+def fine_tune(
+    model: MultiTaskModel,
+    tables: dict[str, pd.DataFrame],
+    cfg: TrainConfig,
+    output_dir: str | Path,
+    register: str | None = None,
+    run_name: str | None = None,
+    root: str | Path = ".",
+    extra_params: dict | None = None,
+    log: Callable[[str], None] = print,
+) -> dict:
+    """Align ``tables`` (``<dataset>/<split>``), train ``model`` in a new MLflow run, save it to ``output_dir``.
+
+    The run records params, per-epoch metrics (``mtl.tracking.log_epoch``), the held-out scores and the
+    model directory; with ``register`` the model is also logged as a pyfunc and registered under that name.
+    Returns the run id, the held-out metrics and, when registered, the version.
+    """
+    import mlflow
+
+    from mtl import distributed, tracking
+    from mtl.serving import log_pyfunc
+
+    config = model.config
+    encoded, reports = align_tables(tables, model.tokenizer, config.data_source, config.alignment, config.max_length)
+    for name, report in reports.items():
+        if report.truncated_words:
+            log(f"{name}: {report.truncated_words} words in {report.truncated_sentences} sentences cut by max_length={config.max_length}")
+    if distributed.init_from_env() and not distributed.is_main():
+        # under torchrun the other ranks train along; rank 0 alone tracks the run and writes the model
+        train(model, by_role(encoded, "train"), by_role(encoded, "validation"), cfg, log=log)
+        return {"run_id": None, "model_dir": None, "metrics": {}}
+    tracking.configure(root)
+    experiment_id = tracking.ensure_experiment(CLI_EXPERIMENT, root)
+    output_dir = Path(output_dir).resolve()
+    tags = {"mtl.source": "cli", MODEL_DIR_TAG: str(output_dir), "mtl.data_source": config.data_source}
+    commit = tracking.git_commit(root)
+    if commit:
+        tags["git_commit"] = commit
+    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags) as run:
+        model_params = {k: v for k, v in plain(config).items() if k not in ("sentence_labels", "token_labels", "extra")}
+        params = {"train": plain(cfg), "model": model_params, **(extra_params or {})}
+        mlflow.log_params(tracking.flatten(params))
+        result = train(model, by_role(encoded, "train"), by_role(encoded, "validation"), cfg, tracking.log_epoch, log=log)
+        mlflow.log_metrics({"best_epoch": result.best_epoch, "best_val_score": result.best_score})
+        model.save(output_dir)
+        metrics = held_out_metrics(model, encoded)
+        mlflow.log_metrics(metrics)
+        outcome = {"run_id": run.info.run_id, "model_dir": str(output_dir), "metrics": metrics}
+        if register:
+            info = log_pyfunc(output_dir, registered_model_name=register)
+            outcome["version"] = str(info.registered_model_version)
+            mlflow.set_tag("registered_model", f"{register} version {outcome['version']}")
+    return outcome
