@@ -12,8 +12,13 @@ from mtl.metrics import sentence_metrics, token_metrics
 from mtl.model import MultiTaskModel
 
 
-def evaluate_table(model: MultiTaskModel, table: pd.DataFrame, batch_size: int = 64, precision: str = "fp32") -> dict:
+def evaluate_table(
+    model: MultiTaskModel, table: pd.DataFrame, batch_size: int = 64, precision: str = "fp32", runtime: str = "torch"
+) -> dict:
     """Metrics for each task the table labels: ``{"sentence": {...}, "token": {...}}``.
+
+    ``runtime`` and ``precision`` choose how the forward pass runs (``mtl.runtime``), so each runtime's
+    effect on the tasks can be measured on the same table.
 
     Token metrics compare one tag per word; words cut off by ``max_length`` count as predicted ``O``,
     so truncation costs recall instead of vanishing from the score.
@@ -25,6 +30,7 @@ def evaluate_table(model: MultiTaskModel, table: pd.DataFrame, batch_size: int =
         [len(w) for w in table["words"]],
         batch_size,
         precision=precision,
+        runtime=runtime,
     )
     result: dict = {}
     labelled = np.asarray(table["sentence_label_id"]) != IGNORE
