@@ -7,7 +7,7 @@ import pandas as pd
 
 from mtl.alignment import IGNORE
 from mtl.encoding import word_ids_of
-from mtl.inference import forward_rows
+from mtl.inference import RowPredictions, forward_rows
 from mtl.metrics import sentence_metrics, token_metrics
 from mtl.model import MultiTaskModel
 
@@ -19,19 +19,23 @@ def evaluate_table(
 
     ``runtime`` and ``precision`` choose how the forward pass runs (``mtl.runtime``), so each runtime's
     effect on the tasks can be measured on the same table.
+    """
+    return score_rows(model, table, table_rows(model, table, batch_size, precision=precision, runtime=runtime))
+
+
+def table_rows(model: MultiTaskModel, table: pd.DataFrame, batch_size: int = 64, **options) -> RowPredictions:
+    """The model's predictions for an encoded table's rows (``options``: see ``forward_rows``)."""
+    return forward_rows(
+        model, list(table["input_ids"]), [word_ids_of(w) for w in table["word_ids"]], [len(w) for w in table["words"]], batch_size, **options
+    )
+
+
+def score_rows(model: MultiTaskModel, table: pd.DataFrame, rows: RowPredictions) -> dict:
+    """Score predictions ``rows`` against the table's labels.
 
     Token metrics compare one tag per word; words cut off by ``max_length`` count as predicted ``O``,
     so truncation costs recall instead of vanishing from the score.
     """
-    rows = forward_rows(
-        model,
-        list(table["input_ids"]),
-        [word_ids_of(w) for w in table["word_ids"]],
-        [len(w) for w in table["words"]],
-        batch_size,
-        precision=precision,
-        runtime=runtime,
-    )
     result: dict = {}
     labelled = np.asarray(table["sentence_label_id"]) != IGNORE
     if labelled.any():
