@@ -179,12 +179,14 @@ def export_onnx(module: nn.Module, path: str | Path) -> dict:
 def quantize_onnx(source: str | Path, path: str | Path, per_channel: bool = True, exclude: Sequence[str] = ()) -> dict:
     """Dynamic int8 quantisation of the float32 graph ``source`` (its MatMuls and fused attention) to ``path``.
 
-    ``exclude``: node names kept in float32.
+    ``exclude``: parts of node names (e.g. ``"token_head"``, ``"layer.5/"``); matching nodes stay float32.
     """
+    import onnx
     from onnx import TensorProto
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     started = time.perf_counter()
+    kept = [n.name for n in onnx.load(str(source), load_external_data=False).graph.node if any(part in n.name for part in exclude)]
     # its shape-inference pre-processing does nothing for a graph of fused kernels; the advice is noise here
     quiet = _DropRecord("Please consider to run pre-processing")
     logging.getLogger().addFilter(quiet)
@@ -195,13 +197,13 @@ def quantize_onnx(source: str | Path, path: str | Path, per_channel: bool = True
             per_channel=per_channel,
             reduce_range=False,
             weight_type=QuantType.QInt8,
-            nodes_to_exclude=list(exclude),
+            nodes_to_exclude=kept,
             # shape inference cannot type the outputs of the fused com.microsoft kernels; they are all float32
             extra_options={"DefaultTensorType": TensorProto.FLOAT},
         )
     finally:
         logging.getLogger().removeFilter(quiet)
-    return {"path": str(path), "per_channel": per_channel, "excluded": list(exclude), "seconds": round(time.perf_counter() - started, 1)}
+    return {"path": str(path), "per_channel": per_channel, "excluded": kept, "seconds": round(time.perf_counter() - started, 1)}
 
 
 def build_onnx(model_dir: str | Path, out_dir: str | Path | None = None, int8: bool = True) -> dict:
