@@ -5,8 +5,11 @@
   Runtime's transformer optimizer (``model_type="bert"``: one Attention kernel per layer, SkipLayerNorm,
   BiasGelu, EmbedLayerNorm). The exporter's SDPA pattern does not fuse; eager attention does, and it is
   the same arithmetic. ``export_onnx`` checks the graph against PyTorch before it returns.
-- ``model.int8.onnx``: ``quantize_dynamic`` of that graph (int8 weights, activations quantised per batch
-  at run time). Its outputs differ from float32; it is judged on task scores (``experiments/precision.py``).
+- ``model.int8.onnx``: ``quantize_dynamic`` of that graph (int8 weights per output channel, activations
+  quantised per batch at run time). Its outputs differ from float32; it is judged on task scores
+  (``experiments/precision.py``). On a MiniLM trained on SST-2 + CoNLL, per-channel weights stayed within
+  0.7 points of float32 on both tasks; per-tensor weights lost 2.4 points of CoNLL F1, and keeping the
+  token head in float32 changed nothing, so every MatMul and attention is quantised, per channel.
 
 ``mtl export-onnx --model_path DIR`` and the pipeline's export stage (``onnx_model_dir``) call these.
 The graphs are written only where DVC does not hash them: beside the model in a copy that MLflow logs,
