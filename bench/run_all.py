@@ -4,7 +4,7 @@ Each benchmark runs in its own process (its own thread settings, memory and mode
 defaults unless ``--quick`` (small sizes, to check that everything runs). A benchmark that fails, e.g.
 serving before ``make run`` registered a model, shows up as an error row; the others still run.
 
-    .venv/bin/python bench/run_all.py                  # encode (fp32, bf16), two_tasks, train_speed, serving
+    .venv/bin/python bench/run_all.py                  # encode (torch, onnx, onnx-int8 in one run; bf16), two_tasks and serving (torch, onnx), train_speed
     .venv/bin/python bench/run_all.py --with-pipeline  # and the full dvc repro (long)
 """
 
@@ -18,15 +18,25 @@ import time
 
 from common import BENCH_DIR, RESULTS_DIR, machine
 
-BENCHES = ["encode", "encode_bf16", "two_tasks", "train_speed", "serving"]
+BENCHES = ["encode", "encode_bf16", "two_tasks", "two_tasks_onnx", "train_speed", "serving", "serving_onnx"]
 # benchmarks that are another script run with fixed options
-VARIANTS: dict[str, tuple[str, list[str]]] = {"encode_bf16": ("encode", ["--precision", "bf16"])}
+VARIANTS: dict[str, tuple[str, list[str]]] = {
+    # the three runtimes alternate with the one peer in one process: their rows come from the same run
+    "encode": ("encode", ["--runtime", "torch", "onnx", "onnx-int8"]),
+    "encode_bf16": ("encode", ["--precision", "bf16"]),
+    "two_tasks_onnx": ("two_tasks", ["--runtime", "onnx"]),
+    "serving_onnx": ("serving", ["--runtime", "onnx"]),
+}
+# a run that writes several result rows, by name
+ROWS: dict[str, list[str]] = {"encode": ["encode", "encode_onnx", "encode_onnx-int8"]}
 QUICK_ARGS: dict[str, list[str]] = {
     "encode": ["--n", "200", "--repeats", "3"],
     "encode_bf16": ["--n", "200", "--repeats", "3"],
     "two_tasks": ["--n", "200", "--repeats", "3"],
+    "two_tasks_onnx": ["--n", "200", "--repeats", "3"],
     "train_speed": ["--n", "128", "--repeats", "2"],
     "serving": ["--repeats", "5"],
+    "serving_onnx": ["--repeats", "5"],
     "pipeline": [
         "--params-override",
         "prepare.sst2_train=64",
@@ -40,12 +50,13 @@ QUICK_ARGS: dict[str, list[str]] = {
 }
 
 
-def run_bench(name: str, extra: list[str]) -> tuple[dict | None, str]:
-    """Run bench/<name>.py; returns its result JSON (None if it failed) and an error line."""
-    out = RESULTS_DIR / f"{name}.json"
+def run_bench(name: str, extra: list[str]) -> list[tuple[str, dict | None, str]]:
+    """Run bench/<name>.py; returns (row name, result JSON or None if it failed, error line) per result row."""
+    rows = ROWS.get(name, [name])
+    outs = {row: RESULTS_DIR / f"{row}.json" for row in rows}
     started = time.time()
     script, fixed = VARIANTS.get(name, (name, []))
-    command = [sys.executable, str(BENCH_DIR / f"{script}.py"), "--out", str(out), *fixed, *extra]
+    command = [sys.executable, str(BENCH_DIR / f"{script}.py"), "--out", str(outs[name]), *fixed, *extra]
     print(f"\n$ {' '.join(command)}", flush=True)
     proc = subprocess.run(command, cwd=BENCH_DIR.parent, stderr=subprocess.PIPE, text=True)
     if proc.returncode != 0:
@@ -53,11 +64,15 @@ def run_bench(name: str, extra: list[str]) -> tuple[dict | None, str]:
         # the first line of a SystemExit message says what to do (e.g. "run `make run` first")
         reason = next((line for line in lines if not line.startswith((" ", "Traceback"))), lines[-1] if lines else "")
         print(proc.stderr[-3000:], file=sys.stderr)
-        return None, f"failed (exit {proc.returncode}): {reason[:160]}"
-    # only a result written by this run counts, never a stale file from an earlier one
-    if not out.exists() or out.stat().st_mtime < started:
-        return None, "no result written"
-    return json.loads(out.read_text()), ""
+        return [(row, None, f"failed (exit {proc.returncode}): {reason[:160]}") for row in rows]
+    results = []
+    for row, out in outs.items():
+        # only a result written by this run counts, never a stale file from an earlier one
+        if not out.exists() or out.stat().st_mtime < started:
+            results.append((row, None, "no result written"))
+        else:
+            results.append((row, json.loads(out.read_text()), ""))
+    return results
 
 
 def table(rows: list[tuple[str, dict | None, str]]) -> str:
@@ -91,8 +106,7 @@ def main() -> None:
             extra += ["--threads", str(args.threads)]
         if args.omp_wait_policy is not None and name != "pipeline":
             extra += ["--omp-wait-policy", args.omp_wait_policy]
-        result, error = run_bench(name, extra)
-        rows.append((name, result, error))
+        rows.extend(run_bench(name, extra))
     m = machine()
     print("\n" + table(rows))
     print(

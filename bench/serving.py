@@ -12,9 +12,12 @@ libgomp would spin-wait differently (it throttles spinning once more OpenMP thre
 which on a busy 2-core machine made the in-process side up to 2.5x slower for no reason of its own.
 
 Target: REST p50 <= 1.25 x in-process p50 at 32 sentences, i.e. ratio (in-process / REST) >= 0.8.
+``--runtime onnx`` / ``onnx-int8`` sends the ``runtime`` request param to both sides (the registered
+model carries the ONNX graphs its export stage built), so the p50s are per runtime.
 
     make run   # once: trains and registers models:/mtl-pipeline@champion
     .venv/bin/python bench/serving.py --repeats 30
+    .venv/bin/python bench/serving.py --repeats 30 --runtime onnx
 """
 
 from __future__ import annotations
@@ -143,6 +146,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0, help="server port (0: a free one)")
     parser.add_argument("--startup-timeout", type=float, default=300.0, help="seconds to wait for /ping")
     parser.add_argument("--request-timeout", type=float, default=120.0, help="seconds per request")
+    parser.add_argument("--runtime", choices=["torch", "onnx", "onnx-int8"], default="torch", help="the runtime request param, both sides")
     args = parser.parse_args()
     setup(args)
     sizes = sorted({int(s) for s in args.sizes.split(",")})
@@ -180,6 +184,7 @@ def main() -> None:
             "model_uri": args.model_uri,
             "tracking_uri": args.tracking_uri,
             "sizes": sizes,
+            "runtime": args.runtime,
             "source": "SST-2 validation sentences",
             "threads": torch.get_num_threads(),
             "server_threads": args.threads,
@@ -204,13 +209,14 @@ def main() -> None:
             print(f"   server ready after {ready:.1f}s", flush=True)
 
             def rest(batch: list[str]) -> list[dict]:
-                reply = session.post(f"{base}/invocations", json={"inputs": batch}, timeout=args.request_timeout)
+                body = {"inputs": batch, "params": {"runtime": args.runtime}}
+                reply = session.post(f"{base}/invocations", json=body, timeout=args.request_timeout)
                 if reply.status_code != 200:
                     raise SystemExit(f"REST request failed: HTTP {reply.status_code}: {reply.text[:500]}")
                 return reply.json()["predictions"]
 
             def local(batch: list[str]) -> list[dict]:
-                return worker.submit(loaded.predict, list(batch)).result()
+                return worker.submit(loaded.predict, list(batch), params={"runtime": args.runtime}).result()
 
             for size in sizes:
                 batch = sentences[:size]
@@ -246,11 +252,11 @@ def main() -> None:
     target_size = 32 if 32 in per_size else max(per_size)
     times = per_size[target_size]
     compare(
-        NAME,
+        NAME if args.runtime == "torch" else f"{NAME}_{args.runtime}",
         COMPARED,
         settings,
-        Side(f"REST, {target_size} sentences/request", times["rest"], target_size),
-        Side(f"in-process, {target_size} sentences/call", times["local"], target_size),
+        Side(f"REST, {target_size} sentences/request, {args.runtime}", times["rest"], target_size),
+        Side(f"in-process, {target_size} sentences/call, {args.runtime}", times["local"], target_size),
         TARGET_RATIO,
         f"REST p50 <= {REST_FACTOR} x in-process p50 at {target_size} sentences (ratio >= {TARGET_RATIO:.2f})",
         extra={"latency": latencies, "server_ready_s": ready},

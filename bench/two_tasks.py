@@ -5,11 +5,17 @@ AutoModelForSequenceClassification and an AutoModelForTokenClassification, both 
 local all-MiniLM-L6-v2. Both sides get the very same padded batches (length-sorted, as
 ``mtl.inference.forward_rows`` makes them) under ``torch.inference_mode``; only the forward passes are
 timed, so tokenisation and post-processing, identical on both sides, do not dilute the difference.
+``--runtime onnx`` / ``onnx-int8`` runs our side's forward in ONNX Runtime (``mtl.runtime``; the graph is
+exported first, not timed); the peer stays PyTorch.
 
     .venv/bin/python bench/two_tasks.py --n 1000
+    .venv/bin/python bench/two_tasks.py --n 1000 --runtime onnx
 """
 
 from __future__ import annotations
+
+import tempfile
+from pathlib import Path
 
 from common import (
     Side,
@@ -34,6 +40,7 @@ def main() -> None:
     parser = base_parser(__doc__.splitlines()[0], n=1000, repeats=3, batch_size=32)
     parser.add_argument("--max-length", type=int, default=128, help="word pieces per sentence (the pipeline's default)")
     parser.add_argument("--model", default="sentence-transformers/all-MiniLM-L6-v2", help="backbone name or directory")
+    parser.add_argument("--runtime", choices=["torch", "onnx", "onnx-int8"], default="torch", help="our side's runtime (the peer's is torch)")
     args = parser.parse_args()
     setup(args)
 
@@ -43,8 +50,10 @@ def main() -> None:
 
     from mtl.backbones import resolve_backbone
     from mtl.data import CONLL_TAGS, SST2_LABELS
-    from mtl.encoding import collate
+    from mtl.batching import length_sorted
+    from mtl.encoding import pad_ids
     from mtl.model import ModelConfig, MultiTaskModel
+    from mtl.runtime import ONNX_FILES, attach_onnx, batch_forward
 
     path = resolve_backbone(args.model)
     # half SST-2 (reviews), half CoNLL (news): the two tasks' real inputs
@@ -60,13 +69,18 @@ def main() -> None:
 
     # tokenise once, as predict_texts does, and share the batches: both sides see identical tensors
     input_ids = ours.tokenizer(words, is_split_into_words=True, truncation=True, max_length=args.max_length)["input_ids"]
-    order = np.argsort([-len(ids) for ids in input_ids], kind="stable")
     pad = ours.tokenizer.pad_token_id or 0
-    batches = [
-        collate([(input_ids[i], [], 0) for i in order[start : start + args.batch_size]], pad)
-        for start in range(0, len(order), args.batch_size)
-    ]
-    batches = [(b["input_ids"], b["attention_mask"]) for b in batches]
+    batches = [pad_ids([input_ids[i] for i in idx], pad) for idx in length_sorted([len(ids) for ids in input_ids], args.batch_size)]
+    peer_batches = [(torch.from_numpy(ids), torch.from_numpy(mask)) for ids, mask in batches]
+    graphs = tempfile.TemporaryDirectory(prefix="bench-two-tasks-onnx-")
+    exported = {}
+    if args.runtime != "torch":
+        from mtl.onnx_export import export_int8, export_onnx
+
+        exported["onnx"] = export_onnx(ours, Path(graphs.name) / ONNX_FILES["onnx"])
+        if args.runtime == "onnx-int8":
+            exported["onnx-int8"] = export_int8(ours, Path(graphs.name) / ONNX_FILES["onnx-int8"])
+        attach_onnx(ours, graphs.name)
     lengths = [len(ids) for ids in input_ids]
 
     settings = print_header(
@@ -81,6 +95,8 @@ def main() -> None:
             "batch_size": args.batch_size,
             "n_batches": len(batches),
             "max_length": args.max_length,
+            "ours_runtime": args.runtime,
+            "onnx_export_seconds": {k: v["seconds"] for k, v in exported.items()},
             "threads": torch.get_num_threads(),
             "repeats": args.repeats,
             "warmup": args.warmup,
@@ -88,13 +104,13 @@ def main() -> None:
     )
 
     def run_ours() -> tuple[int, int]:
-        with torch.inference_mode():
-            shapes = [ours(ids, mask) for ids, mask in batches]
-        return shapes[-1].sentence_logits.shape[-1], shapes[-1].token_logits.shape[-1]
+        with batch_forward(ours, ("sentence_logits", "token_logits"), args.runtime) as forward:
+            outputs = [forward(ids, mask) for ids, mask in batches]
+        return outputs[-1]["sentence_logits"].shape[-1], outputs[-1]["token_logits"].shape[-1]
 
     def run_peer() -> tuple[int, int]:
         with torch.inference_mode():
-            for ids, mask in batches:
+            for ids, mask in peer_batches:
                 sentence_logits = seq(input_ids=ids, attention_mask=mask).logits
                 token_logits = tok(input_ids=ids, attention_mask=mask).logits
         return sentence_logits.shape[-1], token_logits.shape[-1]
@@ -102,16 +118,17 @@ def main() -> None:
     runs = alternate({"ours": run_ours, "peer": run_peer}, args.repeats, warmup=args.warmup)
     same_outputs = runs.last["ours"] == runs.last["peer"] == (len(SST2_LABELS), len(CONLL_TAGS))
     compare(
-        NAME,
+        NAME if args.runtime == "torch" else f"{NAME}_{args.runtime}",
         COMPARED,
         settings,
-        Side("MultiTaskModel forward", runs.seconds["ours"], len(words)),
+        Side(f"MultiTaskModel forward ({args.runtime})", runs.seconds["ours"], len(words)),
         Side("two single-task HF models", runs.seconds["peer"], len(words)),
         TARGET_RATIO,
         f"ratio >= {TARGET_RATIO}",
         extra_checks={"both sides output both tasks' logits": same_outputs},
         out=args.out,
     )
+    graphs.cleanup()
 
 
 if __name__ == "__main__":

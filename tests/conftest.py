@@ -152,9 +152,12 @@ def project(tmp_path_factory, tokenizer, tiny_bert_config, raw_dir):
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     (root / "dvc.lock").unlink(missing_ok=True)
     env = {
-        **os.environ,
+        # mlflow.set_tracking_uri / set_registry_uri export MLFLOW_* variables into this process: earlier
+        # tests' stores must not leak into the pipeline's subprocesses (a server would look elsewhere)
+        **{k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")},
         "PATH": f"{BIN}:{os.environ['PATH']}",
         "MLFLOW_TRACKING_URI": f"sqlite:///{root}/mlruns/mlflow.db",
+        "MLFLOW_REGISTRY_URI": f"sqlite:///{root}/mlruns/mlflow.db",
         "MLFLOW_DISABLE_TELEMETRY": "true",
         "HF_TOKEN": FAKE_HF_TOKEN,
         "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.com",
@@ -174,7 +177,8 @@ def copy_project(project, destination: Path) -> tuple[Path, dict]:
     source, env = project
     root = destination / "repo"
     shutil.copytree(source, root, symlinks=True)
-    return root, {**env, "MLFLOW_TRACKING_URI": f"sqlite:///{root}/mlruns/mlflow.db"}
+    store = f"sqlite:///{root}/mlruns/mlflow.db"
+    return root, {**env, "MLFLOW_TRACKING_URI": store, "MLFLOW_REGISTRY_URI": store}
 
 
 def commit_all(root: Path, env: dict, message: str) -> None:

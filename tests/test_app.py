@@ -98,7 +98,9 @@ def test_app_in_a_real_browser(app_root, tmp_path):
     from selenium.webdriver.support.ui import WebDriverWait
 
     port = free_port()
-    env = {**os.environ, "MTL_ROOT": str(app_root), "PORT": str(port), "MLFLOW_TRACKING_URI": f"sqlite:///{app_root}/mlruns/mlflow.db"}
+    store = f"sqlite:///{app_root}/mlruns/mlflow.db"
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}  # no store leaked by earlier tests
+    env = {**clean, "MTL_ROOT": str(app_root), "PORT": str(port), "MLFLOW_TRACKING_URI": store, "MLFLOW_REGISTRY_URI": store}
     app = subprocess.Popen(
         [str(REPO / "run_streamlit.sh"), "--browser.gatherUsageStats", "false"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,

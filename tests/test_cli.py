@@ -31,10 +31,13 @@ def test_example_data_writes_a_readable_file(tmp_path, capsys):
         (["fine-tune", "--sampling", "random"], "--sampling: invalid choice"),
         (["predict", "hi", "--model_path", "/no/such/dir"], "--model_path: no such directory: /no/such/dir"),
         (["demo", "--model_path", "/no/such/dir"], "--model_path: no such directory"),
+        (["predict", "hi", "--runtime", "tensorrt"], "--runtime: invalid choice: 'tensorrt' (choose from torch, onnx, onnx-int8)"),
+        (["export-onnx"], "the following arguments are required: --model_path"),
     ],
 )
 def test_bad_options_name_the_option_and_valid_values(capsys, argv, message):
-    assert message in _error(capsys, argv).replace("'mean', 'max', 'cls'", "mean, max, cls")
+    err = _error(capsys, argv).replace("'mean', 'max', 'cls'", "mean, max, cls").replace("'torch', 'onnx', 'onnx-int8'", "torch, onnx, onnx-int8")
+    assert message in err
 
 
 def test_every_option_has_help():
@@ -179,3 +182,21 @@ def test_predict_without_a_model_says_how_to_get_one(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit, match="no trained model at models/real/model"):
         main(["predict", "hello"])
+
+
+def test_export_onnx_then_predict_on_each_runtime(make_tiny_model, tmp_path, capsys):
+    model_dir = tmp_path / "m"
+    make_tiny_model().save(model_dir)
+    with pytest.raises(SystemExit, match=f"needs {model_dir}/model.onnx, which does not exist: build it with `mtl export-onnx --model_path {model_dir}`"):
+        main(["predict", "Rain in Paris", "--model_path", str(model_dir), "--runtime", "onnx"])
+    main(["export-onnx", "--model_path", str(model_dir)])
+    out = capsys.readouterr().out
+    assert f"onnx: wrote {model_dir}/model.onnx" in out and f"onnx-int8: wrote {model_dir}/model.int8.onnx" in out
+    answers = {}
+    for runtime in ("torch", "onnx", "onnx-int8"):
+        main(["predict", "Rain in Paris", "--model_path", str(model_dir), "--json", "--runtime", runtime])
+        answers[runtime] = json.loads(capsys.readouterr().out)[0]
+    assert answers["onnx"]["sentence_label"] == answers["torch"]["sentence_label"]
+    assert [w["word"] for w in answers["onnx-int8"]["words"]] == ["Rain", "in", "Paris"]
+    with pytest.raises(SystemExit, match="--precision bf16 needs --runtime torch"):
+        main(["predict", "Rain", "--model_path", str(model_dir), "--runtime", "onnx", "--precision", "bf16"])

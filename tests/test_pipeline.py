@@ -120,11 +120,26 @@ def test_mlflow_models_serve_answers_like_in_process(project):
             assert response.json()["predictions"] == expected
         with_embeddings = requests.post(f"{url}/invocations", json={"inputs": texts[:1], "params": {"return_embeddings": True}}, timeout=60)
         assert len(with_embeddings.json()["predictions"][0]["embedding"]) == 32
+        # the registered model carries the ONNX graphs (built by the export stage): both ONNX runtimes serve
+        import mlflow
+
+        logged = mlflow.pyfunc.load_model("models:/mtl-pipeline@champion").unwrap_python_model().model
+        for runtime in ("onnx", "onnx-int8"):
+            response = requests.post(f"{url}/invocations", json={"inputs": texts, "params": {"runtime": runtime}}, timeout=60)
+            assert response.status_code == 200, response.text
+            served = response.json()["predictions"]
+            local = predict_texts(logged, texts, runtime=runtime)
+            assert [(a["sentence_label"], [w["tag"] for w in a["words"]]) for a in served] == [
+                (a["sentence_label"], [w["tag"] for w in a["words"]]) for a in local
+            ]
+            for a, b in zip(served, local):
+                assert a["sentence_probs"] == pytest.approx(b["sentence_probs"], abs=1e-5)
         for bad, message in (
             ({"inputs": [""]}, "sentence 0 is empty"),
             ({"dataframe_records": [{"a": "x", "b": "y"}]}, "expected one column"),
             ({"inputs": [1, 2]}, "expected a string"),
             ({"inputs": []}, ""),
+            ({"inputs": texts, "params": {"runtime": "tensorrt"}}, "unknown runtime 'tensorrt': choose one of torch, onnx, onnx-int8"),
         ):
             response = requests.post(f"{url}/invocations", json=bad, timeout=60)
             assert response.status_code == 400, (bad, response.status_code, response.text)

@@ -90,7 +90,8 @@ def tracking_server(postgres, tmp_path_factory):
     artifacts = tmp_path_factory.mktemp("artifacts")
     port = free_port()
     env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "MLFLOW_DISABLE_TELEMETRY": "true"}
-    env.pop("MLFLOW_TRACKING_URI", None)
+    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+        env.pop(name, None)
     server = _start(
         ["mlflow", "server", "--backend-store-uri", uri, "--artifacts-destination", str(artifacts), "--serve-artifacts",
          "-h", "127.0.0.1", "-p", str(port), "--workers", "1"],
@@ -114,7 +115,7 @@ def test_pipeline_tracks_registers_and_serves_through_the_team_server(project, p
     shutil.copytree(source, root, symlinks=True)
     shutil.rmtree(root / "mlruns", ignore_errors=True)
     # the only switch: MLFLOW_TRACKING_URI names the server (no local store, no artifact path)
-    env = {**project_env, "MLFLOW_TRACKING_URI": url}
+    env = {**project_env, "MLFLOW_TRACKING_URI": url, "MLFLOW_REGISTRY_URI": url}
     run_ok(["dvc", "repro", "--force"], root, env, timeout=900)
 
     run_id = json.loads((root / RUN_REF).read_text())["run_id"]
@@ -132,7 +133,8 @@ def test_pipeline_tracks_registers_and_serves_through_the_team_server(project, p
     assert not (root / "mlruns" / "mlflow.db").exists()
 
     port = free_port()
-    serve_env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "MLFLOW_TRACKING_URI": url, "MLFLOW_DISABLE_TELEMETRY": "true"}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    serve_env = {**clean, "PATH": f"{BIN}:{os.environ['PATH']}", "MLFLOW_TRACKING_URI": url, "MLFLOW_REGISTRY_URI": url, "MLFLOW_DISABLE_TELEMETRY": "true"}
     served = _start(
         ["mlflow", "models", "serve", "-m", f"models:/{MODEL_NAME}@champion", "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)],
         serve_env, tmp_path_factory.mktemp("serve"),

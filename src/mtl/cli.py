@@ -16,6 +16,7 @@ from mtl.losses import TaskWeights
 from mtl.model import ModelConfig
 from mtl.pooling import POOLING_MODES
 from mtl.precision import PRECISIONS
+from mtl.runtime import RUNTIMES
 from mtl.sampling import SAMPLING_STRATEGIES
 from mtl.train import TrainConfig
 
@@ -99,7 +100,7 @@ def _add_encoder_options(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``mtl`` argument parser with its four subcommands."""
+    """The ``mtl`` argument parser with its subcommands."""
     parser = argparse.ArgumentParser(prog="mtl", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -168,8 +169,20 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--json", action="store_true", help="print the full answers as JSON")
     predict.add_argument("--embeddings", action="store_true", help="include each sentence's embedding (with --json)")
     predict.add_argument(
-        "--precision", choices=PRECISIONS, default="fp32", help="bf16: bfloat16 autocast, faster on CPUs with native bf16 (see README)"
+        "--precision", choices=PRECISIONS, default="fp32", help="bf16: bfloat16 autocast, faster on CPUs with native bf16; torch only (see README)"
     )
+    predict.add_argument(
+        "--runtime",
+        choices=RUNTIMES,
+        default="torch",
+        help="torch, onnx (the exported float32 graph: same outputs, faster) or onnx-int8 (int8 weights: faster, "
+        "different outputs); the ONNX files come from `mtl export-onnx` (default: %(default)s)",
+    )
+
+    export = sub.add_parser("export-onnx", help="export a trained model to ONNX (model.onnx, model.int8.onnx) for --runtime onnx")
+    export.add_argument("--model_path", type=_existing_model, required=True, help="trained model directory (from `mtl fine-tune` or the pipeline)")
+    export.add_argument("--output_dir", type=Path, default=None, help="where the ONNX files go (default: --model_path, where --runtime onnx looks)")
+    export.add_argument("--no-int8", dest="int8", action="store_false", help="skip the int8 graph")
     return parser
 
 
@@ -292,11 +305,28 @@ def _predict(args: argparse.Namespace) -> None:
     path = args.model_path or next((d for d in DEFAULT_MODEL_DIRS if (d / "config.json").is_file()), DEFAULT_MODEL_DIRS[-1])
     if not (path / "config.json").is_file():
         raise SystemExit(f"mtl predict: error: no trained model at {path}; pass --model_path or run `make run` first")
-    answers = predict_texts(MultiTaskModel.load(path), args.sentences, return_embeddings=args.embeddings, precision=args.precision)
+    if args.precision != "fp32" and args.runtime != "torch":
+        raise SystemExit(f"mtl predict: error: --precision {args.precision} needs --runtime torch (got --runtime {args.runtime})")
+    try:
+        answers = predict_texts(
+            MultiTaskModel.load(path), args.sentences, return_embeddings=args.embeddings, precision=args.precision, runtime=args.runtime
+        )
+    except FileNotFoundError as err:
+        raise SystemExit(f"mtl predict: error: {err}") from None
     if args.json:
         print(json.dumps(answers, indent=2))
     else:
         print_answers(answers)
+
+
+def _export_onnx(args: argparse.Namespace) -> None:
+    from mtl.onnx_export import build_onnx
+
+    report = build_onnx(args.model_path, args.output_dir, int8=args.int8)
+    for runtime, done in report.items():
+        print(f"{runtime}: wrote {done['path']} in {done['seconds']:.1f} s")
+    fp32 = report["onnx"]
+    print("float32 graph, largest difference from PyTorch: " + ", ".join(f"{k} {v:.1e}" for k, v in fp32["max_abs_diff"].items()))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -313,6 +343,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             _fine_tune(args)
         elif args.command == "predict":
             _predict(args)
+        elif args.command == "export-onnx":
+            _export_onnx(args)
     except (DataError, FileNotFoundError) as err:
         # a bad row in the user's data (file:line), or data that is not there: one line, no traceback
         raise SystemExit(f"mtl {args.command}: error: {err}") from None

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 from transformers.utils import logging as hf_logging
 
 from mtl.backbones import resolve_backbone
-from mtl.encoding import collate
+from mtl.batching import run_batches
 from mtl.pooling import check_pooling, pool
-from mtl.precision import autocast, check_precision
-
-# Encoding more sentences than this shows a progress bar; below it the bar is only noise.
-PROGRESS_THRESHOLD = 1000
+from mtl.runtime import batch_forward
 
 
 def quiet_transformers() -> None:
@@ -44,6 +41,8 @@ def backbone_from_config(config_dict: dict) -> PreTrainedModel:
 class SentenceEncoder(nn.Module):
     """A transformer backbone with pooling: token states and one pooled vector per sentence."""
 
+    OUTPUTS: tuple[str, ...] = ("token_states", "embeddings")  # what ``forward`` returns, by name
+
     def __init__(
         self,
         backbone: PreTrainedModel,
@@ -58,6 +57,7 @@ class SentenceEncoder(nn.Module):
         self.pooling = check_pooling(pooling)
         self.normalize = normalize
         self.max_length = max_length
+        self.onnx_dir: Path | None = None  # where the exported graphs are (``mtl.runtime``); set on load
 
     @classmethod
     def from_pretrained(cls, name: str, pooling: str = "mean", normalize: bool = False, max_length: int = 128) -> SentenceEncoder:
@@ -79,36 +79,33 @@ class SentenceEncoder(nn.Module):
         return states, pooled
 
     def encode(
-        self, sentences: Sequence[str], batch_size: int = 32, show_progress: bool | None = None, precision: str = "fp32"
+        self,
+        sentences: Sequence[str],
+        batch_size: int = 32,
+        show_progress: bool | None = None,
+        precision: str = "fp32",
+        runtime: str = "torch",
     ) -> np.ndarray:
         """Embed ``sentences`` into a (n, dim) float32 array, in input order.
 
-        All sentences are tokenised once, then batched by word-piece count so each batch pads to nearly
-        its own length (padding is the main waste on CPU: sorting by characters left 23% of the pieces
-        as padding on SST-2, sorting by pieces 3%), and put back in the caller's order.
-        ``precision="bf16"`` opts into bfloat16 autocast (see ``mtl.precision``).
+        All sentences are tokenised once, then run in length-sorted batches (``mtl.batching``) and put
+        back in the caller's order. ``runtime`` picks the engine (``torch``, ``onnx`` or ``onnx-int8``,
+        see ``mtl.runtime``); ``precision="bf16"`` opts into bfloat16 autocast under ``torch``
+        (see ``mtl.precision``).
         """
         if isinstance(sentences, str):
             raise TypeError("encode expects a list of sentences, not one string")
-        check_precision(precision)
-        if not len(sentences):
-            return np.zeros((0, self.dim), dtype=np.float32)
-        ids = self.tokenizer(list(sentences), truncation=True, max_length=self.max_length)["input_ids"]
-        order = np.argsort([-len(x) for x in ids], kind="stable")
-        out = np.empty((len(sentences), self.dim), dtype=np.float32)
-        show = len(sentences) > PROGRESS_THRESHOLD if show_progress is None else show_progress
-        pad = self.tokenizer.pad_token_id or 0
-        device = next(self.parameters()).device
-        was_training = self.training
-        self.eval()
-        with torch.inference_mode(), autocast(precision, device):
-            # disable=None: a bar on a terminal, none in logs (an explicit False would write every update there)
-            for start in tqdm(range(0, len(sentences), batch_size), desc="encode", disable=None if show else True, unit="batch"):
-                idx = order[start : start + batch_size]
-                batch = collate([(ids[i], [], 0) for i in idx], pad)
-                _, pooled = self(batch["input_ids"].to(device), batch["attention_mask"].to(device))
-                out[idx] = pooled.float().cpu().numpy()
-        self.train(was_training)
+        with batch_forward(self, ("embeddings",), runtime, precision) as forward:
+            out = np.zeros((len(sentences), self.dim), dtype=np.float32)
+            if not len(sentences):
+                return out
+            ids = self.tokenizer(list(sentences), truncation=True, max_length=self.max_length)["input_ids"]
+            pad = self.tokenizer.pad_token_id or 0
+            for idx, batch in run_batches(forward, ids, batch_size, pad, desc="encode", show_progress=show_progress):
+                out[idx] = batch["embeddings"]
+        if self.normalize:
+            # forward normalises already; the multi-task graph's embeddings are raw, so normalise here for every runtime
+            out /= np.clip(np.linalg.norm(out, axis=1, keepdims=True), 1e-12, None)
         return out
 
     def similarity(self, a: Sequence[str] | np.ndarray, b: Sequence[str] | np.ndarray | None = None) -> np.ndarray:

@@ -91,18 +91,30 @@ def word_ids_of(row_word_ids: Sequence[int]) -> list[int | None]:
     return [None if w == NO_WORD else int(w) for w in row_word_ids]
 
 
-def collate(rows: Sequence[tuple[Sequence[int], Sequence[int], int]], pad_id: int) -> dict[str, torch.Tensor]:
-    """Pad a batch of (input_ids, token_labels, sentence_label_id) to its own longest row."""
-    width = max(len(ids) for ids, _, _ in rows)
-    input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    attention = torch.zeros((len(rows), width), dtype=torch.long)
-    token_labels = torch.full((len(rows), width), IGNORE, dtype=torch.long)
-    for i, (ids, labels, _) in enumerate(rows):
-        input_ids[i, : len(ids)] = torch.as_tensor(ids)
+def pad_ids(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pad word-piece rows to the batch's own longest row: (input_ids, attention_mask), both int64 arrays."""
+    width = max(len(ids) for ids in rows)
+    input_ids = np.full((len(rows), width), pad_id, dtype=np.int64)
+    attention = np.zeros((len(rows), width), dtype=np.int64)
+    for i, ids in enumerate(rows):
+        input_ids[i, : len(ids)] = ids
         attention[i, : len(ids)] = 1
+    return input_ids, attention
+
+
+def collate(rows: Sequence[tuple[Sequence[int], Sequence[int], int]], pad_id: int) -> dict[str, torch.Tensor]:
+    """Pad a training batch of (input_ids, token_labels, sentence_label_id) to its own longest row."""
+    input_ids, attention = pad_ids([ids for ids, _, _ in rows], pad_id)
+    token_labels = torch.full(input_ids.shape, IGNORE, dtype=torch.long)
+    for i, (_, labels, _) in enumerate(rows):
         token_labels[i, : len(labels)] = torch.as_tensor(labels)
     sentence = torch.tensor([label for _, _, label in rows], dtype=torch.long)
-    return {"input_ids": input_ids, "attention_mask": attention, "token_labels": token_labels, "sentence_labels": sentence}
+    return {
+        "input_ids": torch.from_numpy(input_ids),
+        "attention_mask": torch.from_numpy(attention),
+        "token_labels": token_labels,
+        "sentence_labels": sentence,
+    }
 
 
 def has_sentence_labels(table: pd.DataFrame) -> bool:

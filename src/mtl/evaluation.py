@@ -9,25 +9,35 @@ import pandas as pd
 
 from mtl.alignment import IGNORE, group_entities
 from mtl.encoding import word_ids_of
-from mtl.inference import forward_rows, predict_texts
+from mtl.inference import RowPredictions, forward_rows, predict_texts
 from mtl.metrics import sentence_metrics, span_metrics, token_metrics
 from mtl.model import MultiTaskModel
 
 
-def evaluate_table(model: MultiTaskModel, table: pd.DataFrame, batch_size: int = 64, precision: str = "fp32") -> dict:
+def evaluate_table(
+    model: MultiTaskModel, table: pd.DataFrame, batch_size: int = 64, precision: str = "fp32", runtime: str = "torch"
+) -> dict:
     """Metrics for each task the table labels: ``{"sentence": {...}, "token": {...}}``.
+
+    ``runtime`` and ``precision`` choose how the forward pass runs (``mtl.runtime``), so each runtime's
+    effect on the tasks can be measured on the same table.
+    """
+    return score_rows(model, table, table_rows(model, table, batch_size, precision=precision, runtime=runtime))
+
+
+def table_rows(model: MultiTaskModel, table: pd.DataFrame, batch_size: int = 64, **options) -> RowPredictions:
+    """The model's predictions for an encoded table's rows (``options``: see ``forward_rows``)."""
+    return forward_rows(
+        model, list(table["input_ids"]), [word_ids_of(w) for w in table["word_ids"]], [len(w) for w in table["words"]], batch_size, **options
+    )
+
+
+def score_rows(model: MultiTaskModel, table: pd.DataFrame, rows: RowPredictions) -> dict:
+    """Score predictions ``rows`` against the table's labels.
 
     Token metrics compare one tag per word; words cut off by ``max_length`` count as predicted ``O``,
     so truncation costs recall instead of vanishing from the score.
     """
-    rows = forward_rows(
-        model,
-        list(table["input_ids"]),
-        [word_ids_of(w) for w in table["word_ids"]],
-        [len(w) for w in table["words"]],
-        batch_size,
-        precision=precision,
-    )
     result: dict = {}
     labelled = np.asarray(table["sentence_label_id"]) != IGNORE
     if labelled.any():

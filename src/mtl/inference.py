@@ -1,7 +1,8 @@
 """Run a trained model: on encoded tables (evaluation) and on free text (predict, serving, the app).
 
-Both paths share ``forward_rows``: length-sorted batches under ``inference_mode``, then one tag per word
-from its first piece. Served answers and in-process answers therefore come from the same code.
+Both paths share ``forward_rows``: the length-sorted batching loop (``mtl.batching``) on the chosen
+runtime (``mtl.runtime``), then one tag per word from its first piece. Served answers and in-process
+answers therefore come from the same code, whichever runtime runs the forward pass.
 """
 
 from __future__ import annotations
@@ -10,15 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-from tqdm.auto import tqdm
 
 from mtl.alignment import first_piece_index, group_entities, split_words
-from mtl.encoding import collate
+from mtl.batching import run_batches
 from mtl.model import MultiTaskModel
-from mtl.precision import autocast, check_precision
-
-PROGRESS_THRESHOLD = 1000
+from mtl.runtime import batch_forward
 
 
 @dataclass
@@ -32,6 +29,12 @@ class RowPredictions:
     embeddings: np.ndarray | None  # (n, dim), L2-normalised
 
 
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Softmax over the last axis, in float32 (stable: the row maximum is subtracted first)."""
+    shifted = np.exp(logits - logits.max(-1, keepdims=True))
+    return shifted / shifted.sum(-1, keepdims=True)
+
+
 def forward_rows(
     model: MultiTaskModel,
     input_ids: Sequence[Sequence[int]],
@@ -41,39 +44,33 @@ def forward_rows(
     return_embeddings: bool = False,
     show_progress: bool | None = None,
     precision: str = "fp32",
+    runtime: str = "torch",
 ) -> RowPredictions:
-    """Both heads' predictions for already-tokenised rows, in input order (``precision``: ``mtl.precision``)."""
-    check_precision(precision)
+    """Both heads' predictions for already-tokenised rows, in input order.
+
+    ``runtime``: ``torch``, ``onnx`` or ``onnx-int8`` (``mtl.runtime``); ``precision``: ``mtl.precision``.
+    """
     n = len(input_ids)
-    order = np.argsort([-len(ids) for ids in input_ids], kind="stable")
     probs = np.zeros((n, len(model.config.sentence_labels)), dtype=np.float32)
     tags: list[list[int]] = [[] for _ in range(n)]
     scores: list[list[float]] = [[] for _ in range(n)]
     truncated: list[list[bool]] = [[] for _ in range(n)]
     embeddings = np.zeros((n, model.encoder.dim), dtype=np.float32) if return_embeddings else None
+    outputs = ("sentence_logits", "token_logits") + (("embeddings",) if return_embeddings else ())
     pad = model.tokenizer.pad_token_id or 0
-    device = next(model.parameters()).device
-    show = n > PROGRESS_THRESHOLD if show_progress is None else show_progress
-    was_training = model.training
-    model.eval()
-    with torch.inference_mode(), autocast(precision, device):
-        # disable=None: a bar on a terminal, none in logs (an explicit False would write every update there)
-        for start in tqdm(range(0, n, batch_size), desc="predict", disable=None if show else True, unit="batch"):
-            idx = order[start : start + batch_size]
-            batch = collate([(input_ids[i], [], 0) for i in idx], pad)
-            out = model(batch["input_ids"].to(device), batch["attention_mask"].to(device))
-            probs[idx] = torch.softmax(out.sentence_logits.float(), -1).cpu().numpy()
-            token_probs = torch.softmax(out.token_logits.float(), -1)
-            best_p, best = token_probs.max(-1)
-            best_p, best = best_p.cpu().numpy(), best.cpu().numpy()
+    with batch_forward(model, outputs, runtime, precision) as forward:
+        for idx, out in run_batches(forward, input_ids, batch_size, pad, desc="predict", show_progress=show_progress):
+            probs[idx] = softmax(out["sentence_logits"])
+            token_probs = softmax(out["token_logits"])
+            best, best_p = token_probs.argmax(-1), token_probs.max(-1)
             if embeddings is not None:
-                embeddings[idx] = torch.nn.functional.normalize(out.embeddings.float(), dim=-1).cpu().numpy()
+                pooled = out["embeddings"]
+                embeddings[idx] = pooled / np.clip(np.linalg.norm(pooled, axis=-1, keepdims=True), 1e-12, None)
             for j, i in enumerate(idx):
                 firsts = first_piece_index(word_ids[i], n_words[i])
                 tags[i] = [0 if p is None else int(best[j, p]) for p in firsts]
                 scores[i] = [0.0 if p is None else float(best_p[j, p]) for p in firsts]
                 truncated[i] = [p is None for p in firsts]
-    model.train(was_training)
     return RowPredictions(probs, tags, scores, truncated, embeddings)
 
 
@@ -83,8 +80,9 @@ def predict_texts(
     batch_size: int = 32,
     return_embeddings: bool = False,
     precision: str = "fp32",
+    runtime: str = "torch",
 ) -> list[dict]:
-    """Predict both tasks for free-text sentences.
+    """Predict both tasks for free-text sentences (on ``runtime``: ``torch``, ``onnx`` or ``onnx-int8``).
 
     Each answer holds the sentence label, its probability and all class probabilities; every word with
     its tag, probability and character offsets; the grouped entities; and, on request, the embedding.
@@ -99,7 +97,14 @@ def predict_texts(
     encoded = model.tokenizer(non_empty, is_split_into_words=True, truncation=True, max_length=model.config.max_length)
     word_ids = [encoded.word_ids(i) for i in range(len(texts))]
     rows = forward_rows(
-        model, encoded["input_ids"], word_ids, [len(w) for w in words], batch_size, return_embeddings, precision=precision
+        model,
+        encoded["input_ids"],
+        word_ids,
+        [len(w) for w in words],
+        batch_size,
+        return_embeddings,
+        precision=precision,
+        runtime=runtime,
     )
     labels, tag_names = model.config.sentence_labels, model.config.token_labels
     answers = []

@@ -56,6 +56,8 @@ class MultiTaskOutput(NamedTuple):
 class MultiTaskModel(nn.Module):
     """A shared sentence encoder with a sentence-classification head and a token-classification head."""
 
+    OUTPUTS: tuple[str, ...] = MultiTaskOutput._fields  # what ``forward`` returns, by name (and the ONNX graph's outputs)
+
     def __init__(self, config: ModelConfig, backbone: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> None:
         super().__init__()
         self.config = config
@@ -135,4 +137,6 @@ class MultiTaskModel(nn.Module):
         quiet_transformers()
         model = cls(config, backbone_from_config(encoder_config), AutoTokenizer.from_pretrained(str(directory)))
         load_model(model, str(directory / WEIGHTS), device=str(device))
+        # the exported ONNX graphs, if built, sit beside the weights (``mtl.runtime``)
+        model.encoder.onnx_dir = directory
         return model.eval()

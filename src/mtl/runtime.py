@@ -1,0 +1,161 @@
+"""Which engine runs the forward pass: PyTorch, or ONNX Runtime on the exported graph (float32 or int8).
+
+- ``torch`` (the default): the model itself, under ``inference_mode`` (and bf16 autocast if asked).
+- ``onnx``: the exported float32 graph ``model.onnx`` (``mtl.onnx_export``), with ONNX Runtime's fused
+  BERT kernels. It gives the same outputs as PyTorch (embeddings at cosine >= 0.99999) and is faster.
+- ``onnx-int8``: ``model.int8.onnx``, the same graph with int8 weights (dynamic quantisation). Faster
+  still, with *different* outputs: opt in only after checking its task scores (``experiments/precision.py``).
+
+Every runtime sits below the same length-sorted batching loop (``mtl.batching``): callers choose a
+runtime with a string, and only ``batch_forward`` differs between them. The ONNX files live in the saved
+model directory (the MLflow model carries them); ``mtl export-onnx --model_path DIR`` writes them there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from mtl.batching import Forward
+from mtl.precision import autocast, check_precision
+
+RUNTIMES: tuple[str, ...] = ("torch", "onnx", "onnx-int8")
+ONNX_FILES: dict[str, str] = {"onnx": "model.onnx", "onnx-int8": "model.int8.onnx"}
+# The served model's default runtime when a request does not name one (``mlflow models serve``).
+RUNTIME_ENV = "MTL_RUNTIME"
+INPUTS = ("input_ids", "attention_mask")
+
+
+def check_runtime(runtime: str) -> str:
+    """Return ``runtime`` if known, else raise ``ValueError`` listing the valid ones."""
+    if runtime not in RUNTIMES:
+        raise ValueError(f"unknown runtime {runtime!r}: choose one of {', '.join(RUNTIMES)}")
+    return runtime
+
+
+def check_runtime_precision(runtime: str, precision: str) -> None:
+    """Refuse combinations that do not exist: bf16 autocast is a PyTorch feature."""
+    check_runtime(runtime)
+    check_precision(precision)
+    if precision != "fp32" and runtime != "torch":
+        raise ValueError(f"precision {precision!r} needs runtime 'torch'; runtime {runtime!r} has its own number format")
+
+
+def default_runtime() -> str:
+    """``$MTL_RUNTIME`` if set (checked), else ``torch``."""
+    value = os.environ.get(RUNTIME_ENV, "torch")
+    try:
+        return check_runtime(value)
+    except ValueError as err:
+        raise ValueError(f"{RUNTIME_ENV}: {err}") from None
+
+
+def build_hint(directory: str | Path | None) -> str:
+    """How to build the missing ONNX files for a saved model directory."""
+    where = directory if directory is not None else "DIR"
+    return f"build it with `mtl export-onnx --model_path {where}` (the pipeline's export stage builds it into the registered MLflow model)"
+
+
+def onnx_path(module: nn.Module, runtime: str) -> Path:
+    """The ONNX file for ``runtime`` beside the saved model ``module`` was loaded from; a clear error if absent."""
+    encoder = getattr(module, "encoder", module)
+    directory = getattr(encoder, "onnx_dir", None)
+    if directory is None:
+        raise FileNotFoundError(
+            f"runtime {runtime!r} needs the model's ONNX graph, and this model was not loaded from a directory: "
+            f"save it, {build_hint(None)}, then load it with MultiTaskModel.load (or call mtl.runtime.attach_onnx)"
+        )
+    path = Path(directory) / ONNX_FILES[runtime]
+    if not path.is_file():
+        raise FileNotFoundError(f"runtime {runtime!r} needs {path}, which does not exist: {build_hint(directory)}")
+    return path
+
+
+def attach_onnx(module: nn.Module, directory: str | Path) -> nn.Module:
+    """Tell a model (or a bare encoder) where its ONNX files are; returns ``module``."""
+    getattr(module, "encoder", module).onnx_dir = Path(directory)
+    return module
+
+
+def session_options(threads: int | None = None):
+    """ONNX Runtime settings: PyTorch's thread count, one inter-op thread, all graph optimisations.
+
+    Spinning is turned off under ``OMP_WAIT_POLICY=PASSIVE``, the same switch that stops PyTorch's
+    OpenMP threads spinning (on a busy shared machine spinning threads slow everyone down).
+    """
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or torch.get_num_threads()
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if os.environ.get("OMP_WAIT_POLICY", "").upper() == "PASSIVE":
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.log_severity_level = 3  # warnings about unused initialisers etc. are noise to a user
+    return options
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_session(path: str, mtime_ns: int, threads: int, passive: bool):
+    import onnxruntime as ort
+
+    return ort.InferenceSession(path, session_options(threads), providers=["CPUExecutionProvider"])
+
+
+def load_session(path: str | Path):
+    """An ONNX Runtime session for ``path`` (cached per file version and thread count)."""
+    path = Path(path).resolve()
+    passive = os.environ.get("OMP_WAIT_POLICY", "").upper() == "PASSIVE"
+    return _cached_session(str(path), path.stat().st_mtime_ns, torch.get_num_threads(), passive)
+
+
+def onnx_forward(session, outputs: Sequence[str]) -> Forward:
+    """The per-batch forward of an ONNX Runtime session: padded int64 arrays in, named float32 arrays out."""
+    available = {o.name for o in session.get_outputs()}
+    missing = [name for name in outputs if name not in available]
+    if missing:
+        raise ValueError(f"the ONNX graph has no output {missing}; it has {sorted(available)}")
+    names = list(outputs)
+
+    def forward(input_ids: np.ndarray, attention_mask: np.ndarray) -> dict[str, np.ndarray]:
+        return dict(zip(names, session.run(names, {"input_ids": input_ids, "attention_mask": attention_mask})))
+
+    return forward
+
+
+@contextlib.contextmanager
+def batch_forward(module: nn.Module, outputs: Sequence[str], runtime: str = "torch", precision: str = "fp32") -> Iterator[Forward]:
+    """The forward pass of ``module`` (a ``MultiTaskModel`` or a ``SentenceEncoder``) on ``runtime``, for one loop.
+
+    The yielded function maps padded ``(input_ids, attention_mask)`` arrays to the named ``outputs``
+    (any of ``module.OUTPUTS``) as float32 arrays. Under ``torch`` the module is in eval mode and
+    ``inference_mode`` for the duration (restored afterwards).
+    """
+    check_runtime_precision(runtime, precision)
+    unknown = [name for name in outputs if name not in module.OUTPUTS]
+    if unknown:
+        raise ValueError(f"unknown outputs {unknown}: {type(module).__name__} gives {', '.join(module.OUTPUTS)}")
+    if runtime != "torch":
+        yield onnx_forward(load_session(onnx_path(module, runtime)), outputs)
+        return
+    device = next(module.parameters()).device
+    was_training = module.training
+    module.eval()
+
+    def forward(input_ids: np.ndarray, attention_mask: np.ndarray) -> dict[str, np.ndarray]:
+        result = dict(zip(module.OUTPUTS, module(torch.from_numpy(input_ids).to(device), torch.from_numpy(attention_mask).to(device))))
+        return {name: result[name].float().cpu().numpy() for name in outputs}
+
+    try:
+        with torch.inference_mode(), autocast(precision, device):
+            yield forward
+    finally:
+        module.train(was_training)
