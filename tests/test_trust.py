@@ -42,6 +42,14 @@ def _set_param(root, dotted: str, value) -> None:
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
 
+@pytest.fixture
+def committed_copy(project, tmp_path):
+    """A private copy of the tiny pipeline's clone with its first run committed, as a user would leave it."""
+    root, env = copy_project(project, tmp_path)
+    commit_all(root, env, "after the first run")
+    return root, env
+
+
 def test_a_second_clean_run_gives_a_byte_identical_lock(project, tmp_path):
     root, env = project
     second = tmp_path / "second"
@@ -50,9 +58,8 @@ def test_a_second_clean_run_gives_a_byte_identical_lock(project, tmp_path):
     assert (second / "dvc.lock").read_text() == (root / "dvc.lock").read_text()
 
 
-def test_editing_a_module_train_imports_makes_train_stale(project, tmp_path):
-    root, env = copy_project(project, tmp_path)
-    commit_all(root, env, "after the first run")
+def test_editing_a_module_train_imports_makes_train_stale(committed_copy):
+    root, env = committed_copy
     with open(root / "src/mtl/pooling.py", "a") as handle:
         handle.write("# an edit\n")
     status = run_ok(["dvc", "status"], root, env).stdout
@@ -62,9 +69,8 @@ def test_editing_a_module_train_imports_makes_train_stale(project, tmp_path):
     assert "train@real" not in run_ok(["dvc", "status", "train@real"], root, env).stdout
 
 
-def test_editing_a_module_no_stage_imports_stales_nothing(project, tmp_path):
-    root, env = copy_project(project, tmp_path)
-    commit_all(root, env, "after the first run")
+def test_editing_a_module_no_stage_imports_stales_only_export(committed_copy):
+    root, env = committed_copy
     with open(root / "src/mtl/webapp.py", "a") as handle:
         handle.write("# an edit\n")
     status = run_ok(["dvc", "status"], root, env).stdout
@@ -72,9 +78,8 @@ def test_editing_a_module_no_stage_imports_stales_nothing(project, tmp_path):
     assert re.findall(r"^(\S+):$", status, flags=re.M) == ["export@real", "export@example"], status
 
 
-def test_a_stricter_gate_reruns_only_export_reuses_the_version_and_takes_champion_away(project, tmp_path):
-    root, env = copy_project(project, tmp_path)
-    commit_all(root, env, "after the first run")
+def test_a_stricter_gate_reruns_only_export_reuses_the_version_and_takes_champion_away(committed_copy):
+    root, env = committed_copy
     client = _client(env)
     before = _registered(root)
     run_id = before["run_id"]
@@ -100,9 +105,8 @@ def test_a_stricter_gate_reruns_only_export_reuses_the_version_and_takes_champio
     assert len(client.search_model_versions("name='mtl-pipeline'")) == 1
 
 
-def test_a_model_scored_on_other_validation_data_never_replaces_the_champion(project, tmp_path):
-    root, env = copy_project(project, tmp_path)
-    commit_all(root, env, "after the first run")
+def test_a_model_scored_on_other_validation_data_never_replaces_the_champion(committed_copy):
+    root, env = committed_copy
     champion = _registered(root)["version"]
     run_ok(["dvc", "exp", "run", "-S", "prepare.conll_validation=20"], root, env, timeout=1200)
     record = _registered(root)
@@ -144,12 +148,11 @@ def test_dvc_plots_show_renders_each_image_once(project, tmp_path):
     assert "vega" not in page  # no chart that needs vega from a CDN (blank offline)
 
 
-def test_a_train_killed_mid_epoch_leaves_the_previous_model_and_repro_recovers(project, tmp_path):
+def test_a_train_killed_mid_epoch_leaves_the_previous_model_and_repro_recovers(committed_copy):
     from mtl.files import dir_hash
     from mtl.model import MultiTaskModel
 
-    root, env = copy_project(project, tmp_path)
-    commit_all(root, env, "after the first run")
+    root, env = committed_copy
     before = dir_hash(root / "models/real/model")
     _set_param(root, "train.epochs", 40)  # long enough to be killed in the middle
     process = subprocess.Popen(["dvc", "repro", "train@real"], cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
@@ -171,11 +174,10 @@ def test_a_train_killed_mid_epoch_leaves_the_previous_model_and_repro_recovers(p
     assert dir_hash(model) == before and MultiTaskModel.load(model).config.backbone  # the same model, whole again
 
 
-def test_an_export_that_fails_after_logging_leaves_the_champion_serving(project, tmp_path):
+def test_an_export_that_fails_after_logging_leaves_the_champion_serving(committed_copy):
     import mlflow
 
-    root, env = copy_project(project, tmp_path)
-    commit_all(root, env, "after the first run")
+    root, env = committed_copy
     champion = _registered(root)["version"]
     _set_param(root, "train.seed", 7)
     failing = subprocess.run(["dvc", "repro"], cwd=root, env={**env, "MTL_TEST_FAIL_EXPORT_AFTER_LOG": "1"}, capture_output=True, text=True, timeout=1200)
