@@ -4,6 +4,7 @@ import pytest
 
 from mtl.cli import build_parser, main
 from mtl.data import DataError, read_example
+from mtl.model import ModelConfig
 from mtl.train import TrainConfig
 
 
@@ -29,6 +30,7 @@ def test_example_data_writes_a_readable_file(tmp_path, capsys):
         (["fine-tune", "--learning_rate", "-1"], "--learning_rate: must be > 0, got -1"),
         (["fine-tune", "--freeze", "half"], "--freeze: unknown freeze 'half': choose one of none, embeddings, layers:N, encoder"),
         (["fine-tune", "--sampling", "random"], "--sampling: invalid choice"),
+        (["fine-tune", "--decoding", "crf"], "--decoding: invalid choice: 'crf' (choose from viterbi, argmax)"),
         (["predict", "hi", "--model_path", "/no/such/dir"], "--model_path: no such directory: /no/such/dir"),
         (["demo", "--model_path", "/no/such/dir"], "--model_path: no such directory"),
         (["predict", "hi", "--runtime", "tensorrt"], "--runtime: invalid choice: 'tensorrt' (choose from torch, onnx, onnx-int8)"),
@@ -36,7 +38,7 @@ def test_example_data_writes_a_readable_file(tmp_path, capsys):
     ],
 )
 def test_bad_options_name_the_option_and_valid_values(capsys, argv, message):
-    err = _error(capsys, argv).replace("'mean', 'max', 'cls'", "mean, max, cls").replace("'torch', 'onnx', 'onnx-int8'", "torch, onnx, onnx-int8")
+    err = _error(capsys, argv).replace("'mean', 'max', 'cls'", "mean, max, cls").replace("'viterbi', 'argmax'", "viterbi, argmax").replace("'torch', 'onnx', 'onnx-int8'", "torch, onnx, onnx-int8")
     assert message in err
 
 
@@ -56,6 +58,7 @@ def test_fine_tune_defaults_come_from_train_config_except_the_guides():
         cfg.learning_rate, cfg.head_learning_rate, cfg.sampling, cfg.freeze, cfg.seed)
     assert (args.task_a_weight, args.task_b_weight) == (cfg.task_weights.sentence, cfg.task_weights.token)
     assert (args.model_name, args.pooling_strategy, args.max_length) == ("sentence-transformers/all-MiniLM-L6-v2", "mean", 128)
+    assert args.decoding == ModelConfig.__dataclass_fields__["decoding"].default
     # the guide's epochs and batch size, kept on purpose: --help says so
     assert (args.num_epochs, args.batch_size) == (5, 8)
     tune = next(a for a in build_parser()._actions if a.dest == "command").choices["fine-tune"]

@@ -50,6 +50,7 @@ def test_defaults_are_the_tuned_ones():
         ("train", TrainConfig, {"sources": {"imdb": {}}}, "train.sources: unknown data source 'imdb': choose one of real, example"),
         ("train", TrainConfig, {"epoch": 3}, "train.epoch: unknown setting; valid settings are epochs, batch_size"),
         ("model", ModelParams, {"pooling": "sum"}, "model.pooling: unknown pooling 'sum': choose one of mean, max, cls"),
+        ("model", ModelParams, {"decoding": "crf"}, "model.decoding: unknown decoding 'crf': choose one of viterbi, argmax"),
         ("model", ModelParams, {"max_length": 4}, "model.max_length: Input should be greater than or equal to 8"),
         ("align", AlignConfig, {"strategy": "last"}, "align.strategy: unknown alignment 'last': choose one of first, all"),
         ("align", AlignConfig, {"data": "imdb"}, "align.data: unknown setting; valid settings are strategy"),

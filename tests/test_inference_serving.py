@@ -126,3 +126,58 @@ def test_pyfunc_params_choose_precision_and_reject_bad_values(tiny_model):
         with pytest.raises(MlflowException) as err:
             served.predict(None, texts, params=params)
         assert message in err.value.message and err.value.get_http_status_code() == 400
+
+
+def _rigged(make_tiny_model, decoding: str):
+    """A tiny model whose token head scores every piece alike, I-TECH first and B-TECH second (so argmax is invalid IOB2)."""
+    import dataclasses
+
+    import torch
+
+    model = make_tiny_model()
+    model.config = dataclasses.replace(model.config, decoding=decoding)
+    with torch.no_grad():
+        model.token_head.classifier.weight.zero_()
+        model.token_head.classifier.bias.copy_(torch.tensor([0.0, 1.0, 2.0, 0.0, 0.0]))  # O B-TECH I-TECH B-WEATHER I-WEATHER
+    return model
+
+
+def test_every_prediction_path_decodes_by_the_models_setting(make_tiny_model, tokenizer):
+    from mtl.encoding import encode_table
+    from mtl.evaluation import table_rows
+    from mtl.serving import MultiTaskPyfunc
+
+    text = "Kubernetes scales the cluster"
+    p = np.exp([0.0, 1.0, 2.0, 0.0, 0.0]) / np.exp([0.0, 1.0, 2.0, 0.0, 0.0]).sum()
+    table, _ = encode_table(
+        pd.DataFrame({"words": [text.split()], "word_tags": [["O"] * 4], "sentence_label": ["Other"]}),
+        tokenizer, ["Technology", "Weather", "Other"], ["O", "B-TECH", "I-TECH", "B-WEATHER", "I-WEATHER"],
+    )
+    expected = {"argmax": ["I-TECH"] * 4, "viterbi": ["B-TECH"] + ["I-TECH"] * 3}
+    for decoding, tags in expected.items():
+        model = _rigged(make_tiny_model, decoding)
+        [answer] = predict_texts(model, [text])
+        assert [w["tag"] for w in answer["words"]] == tags, decoding
+        # a word's score is the probability of the tag it was given, whichever decoding gave it
+        assert [w["score"] for w in answer["words"]] == [round(float(p[model.config.token_labels.index(t)]), 6) for t in tags]
+        served = MultiTaskPyfunc()
+        served.model = model
+        assert served.predict(None, [text]) == [answer]
+        evaluated = table_rows(model, table).word_tag_ids[0]  # evaluation scores what is served
+        assert [model.config.token_labels[t] for t in evaluated] == tags
+
+
+def test_viterbi_predictions_are_valid_iob2_where_argmax_ones_are_not(make_tiny_model):
+    import dataclasses
+
+    from mtl.decoding import is_valid
+
+    texts = ["Apple unveiled a new iPhone in California", "The weather in Paris is terrible today", "Heavy rain hit Kubernetes servers"] * 2
+    valid = {}
+    for decoding in ("argmax", "viterbi"):
+        model = make_tiny_model()  # the same random weights each time
+        model.config = dataclasses.replace(model.config, decoding=decoding)
+        labels = model.config.token_labels
+        valid[decoding] = [is_valid([w["tag"] for w in a["words"]], labels) for a in predict_texts(model, texts)]
+    assert not all(valid["argmax"]), "the random head must give some invalid argmax sequence, or this test shows nothing"
+    assert all(valid["viterbi"])

@@ -76,9 +76,37 @@ def test_freeze_validation(make_tiny_model):
         make_tiny_model().freeze("layers:9")
 
 
-def test_model_config_validates_pooling():
+def test_model_config_validates_pooling_and_decoding():
     with pytest.raises(ValueError, match="mean, max, cls"):
         ModelConfig("x", ["a", "b"], ["O", "B-X"], pooling="sum")
+    with pytest.raises(ValueError, match="unknown decoding 'beam': choose one of viterbi, argmax"):
+        ModelConfig("x", ["a", "b"], ["O", "B-X"], decoding="beam")
+
+
+def test_model_config_defaults_are_the_params_defaults():
+    """A model built in code (the CLI, tests) is configured like one the pipeline trains with params.yaml."""
+    from mtl.config import ModelParams
+
+    params, fields = ModelParams(), ModelConfig.__dataclass_fields__
+    for key in ("pooling", "max_length", "dropout", "decoding"):
+        assert fields[key].default == getattr(params, key), key
+
+
+def test_decoding_is_saved_and_a_config_saved_without_it_loads_as_argmax(make_tiny_model, tmp_path):
+    import dataclasses
+    import json
+
+    model = make_tiny_model()
+    model.config = dataclasses.replace(model.config, decoding="viterbi")
+    model.save(tmp_path / "m")
+    config_file = tmp_path / "m" / "config.json"
+    assert json.loads(config_file.read_text())["decoding"] == "viterbi"
+    assert MultiTaskModel.load(tmp_path / "m").config.decoding == "viterbi"
+    # a model saved before decoding was a setting was decoded by argmax, and still is
+    old = json.loads(config_file.read_text())
+    del old["decoding"]
+    config_file.write_text(json.dumps(old))
+    assert MultiTaskModel.load(tmp_path / "m").config.decoding == "argmax"
 
 
 def test_encode_restores_input_order_and_matches_one_by_one(make_tiny_model):

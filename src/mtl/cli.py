@@ -11,6 +11,7 @@ from pathlib import Path
 from mtl.alignment import ALIGNMENT_STRATEGIES
 from mtl.backbones import MINILM
 from mtl.config import PrepareConfig
+from mtl.decoding import DECODINGS
 from mtl.freezing import check_freeze
 from mtl.losses import TaskWeights
 from mtl.model import ModelConfig
@@ -26,6 +27,7 @@ TRAIN_DEFAULTS = TrainConfig()
 WEIGHT_DEFAULTS = TaskWeights()
 POOLING_DEFAULT = ModelConfig.__dataclass_fields__["pooling"].default
 MAX_LENGTH_DEFAULT = ModelConfig.__dataclass_fields__["max_length"].default
+DECODING_DEFAULT = ModelConfig.__dataclass_fields__["decoding"].default
 GUIDE_EPOCHS = 5  # the guide's `fine_tune.py` defaults: small example data wants more, smaller steps
 GUIDE_BATCH_SIZE = 8
 EXAMPLE_DATA_PATH = Path("data/example.jsonl")
@@ -155,6 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--task_a_weight", type=_non_negative_float, default=WEIGHT_DEFAULTS.sentence, help="weight of the sentence-classification loss; 0 turns the task off (default: %(default)s)")
     tune.add_argument("--task_b_weight", type=_non_negative_float, default=WEIGHT_DEFAULTS.token, help="weight of the token-classification loss; 0 turns the task off (default: %(default)s)")
     tune.add_argument("--sampling", choices=SAMPLING_STRATEGIES, default=TRAIN_DEFAULTS.sampling, help="how batches of the tasks' data sets are mixed (default: %(default)s)")
+    tune.add_argument(
+        "--decoding", choices=DECODINGS, default=DECODING_DEFAULT,
+        help="how word tags are read from the token head, saved with the model: viterbi (the best sequence IOB2 allows) "
+        "or argmax (each word's own best tag) (default: %(default)s)",
+    )
     tune.add_argument("--alignment", choices=ALIGNMENT_STRATEGIES, default=ModelConfig.__dataclass_fields__["alignment"].default, help="which word pieces carry a word's tag (default: %(default)s)")
     tune.add_argument("--freeze", type=_freeze, default=TRAIN_DEFAULTS.freeze, help="none, embeddings, layers:N (embeddings + first N layers) or encoder (heads only) (default: %(default)s)")
     tune.add_argument("--seed", type=int, default=TRAIN_DEFAULTS.seed, help="seed for initialisation, batching and data (default: %(default)s)")
@@ -276,7 +283,7 @@ def _fine_tune(args: argparse.Namespace) -> None:
     extra = {"data_path": str(Path(args.data).resolve())} if source == "custom" else {}
     config = ModelConfig(
         args.model_name, sentence_labels, token_labels, pooling=args.pooling_strategy, max_length=args.max_length,
-        alignment=args.alignment, data_source=source, extra=extra,
+        alignment=args.alignment, decoding=args.decoding, data_source=source, extra=extra,
     )
     model = MultiTaskModel.from_backbone(config, seed=args.seed)
     outcome = fine_tune(model, tables, cfg, args.output_dir, register=args.register, run_name=args.run_name, extra_params={"data": args.data})

@@ -22,6 +22,7 @@ from pydantic import AfterValidator, ConfigDict, Field, TypeAdapter, ValidationE
 from pydantic.dataclasses import dataclass
 
 from mtl.alignment import check_alignment
+from mtl.decoding import check_decoding
 from mtl.freezing import check_freeze
 from mtl.losses import TaskWeights
 from mtl.pooling import check_pooling
@@ -68,12 +69,14 @@ class PrepareConfig:
 
 @dataclass(config=STRICT)
 class ModelParams:
-    """``model``: backbone, pooling, sequence length and head dropout."""
+    """``model``: backbone, pooling, sequence length, head dropout, and how word tags are decoded."""
 
     name: str = "sentence-transformers/all-MiniLM-L6-v2"
     pooling: Annotated[str, AfterValidator(check_pooling)] = "mean"
     max_length: Annotated[int, Field(ge=8, le=512)] = 128
     dropout: Annotated[float, Field(ge=0, lt=1)] = 0.1
+    # viterbi | argmax: saved with the model, so evaluation and every serving path decode the same way
+    decoding: Annotated[str, AfterValidator(check_decoding)] = "viterbi"
 
 
 @dataclass(config=STRICT)

@@ -1,8 +1,9 @@
 """Run a trained model: on encoded tables (evaluation) and on free text (predict, serving, the app).
 
 Both paths share ``forward_rows``: the length-sorted batching loop (``mtl.batching``) on the chosen
-runtime (``mtl.runtime``), then one tag per word from its first piece. Served answers and in-process
-answers therefore come from the same code, whichever runtime runs the forward pass.
+runtime (``mtl.runtime``), then one tag per word, decoded from the scores of each word's first piece
+by the model's own ``decoding`` (``mtl.decoding``). Served answers, in-process answers and evaluation
+therefore come from the same code, whichever runtime runs the forward pass.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 
 from mtl.alignment import first_piece_index, group_entities, split_words
 from mtl.batching import run_batches
+from mtl.decoding import decode
 from mtl.model import MultiTaskModel
 from mtl.runtime import batch_forward
 
@@ -24,7 +26,7 @@ class RowPredictions:
 
     sentence_probs: np.ndarray  # (n, n_sentence_labels)
     word_tag_ids: list[list[int]]  # one per word; truncated words get tag 0 ("O")
-    word_scores: list[list[float]]
+    word_scores: list[list[float]]  # the probability of each word's chosen tag; 0.0 for truncated words
     word_truncated: list[list[bool]]
     embeddings: np.ndarray | None  # (n, dim), L2-normalised
 
@@ -33,6 +35,33 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     """Softmax over the last axis, in float32 (stable: the row maximum is subtracted first)."""
     shifted = np.exp(logits - logits.max(-1, keepdims=True))
     return shifted / shifted.sum(-1, keepdims=True)
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Log-softmax over the last axis (finite where ``log(softmax)`` would underflow to -inf)."""
+    shifted = logits - logits.max(-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+
+
+def decode_words(
+    token_logits: np.ndarray, firsts: Sequence[int | None], labels: Sequence[str], decoding: str
+) -> tuple[list[int], list[float]]:
+    """One row's word tags and their probabilities from its token logits (pieces, tags).
+
+    ``firsts`` is each word's first piece (None for a word cut by truncation: tag 0, score 0.0). The
+    kept words are decoded as one sequence by ``decoding``; a word's score is the probability of the
+    tag chosen for it, whichever decoding chose it.
+    """
+    kept = [p for p in firsts if p is not None]
+    word_logits = token_logits[kept]
+    chosen = decode(log_softmax(word_logits), labels, decoding)
+    chosen_p = softmax(word_logits)[np.arange(len(kept)), chosen]
+    tags, scores = [0] * len(firsts), [0.0] * len(firsts)
+    # truncated words are the last ones, but walk by position anyway: nothing here relies on that
+    positions = [w for w, p in enumerate(firsts) if p is not None]
+    for w, t, p in zip(positions, chosen, chosen_p):
+        tags[w], scores[w] = int(t), float(p)
+    return tags, scores
 
 
 def forward_rows(
@@ -49,6 +78,7 @@ def forward_rows(
     """Both heads' predictions for already-tokenised rows, in input order.
 
     ``runtime``: ``torch``, ``onnx`` or ``onnx-int8`` (``mtl.runtime``); ``precision``: ``mtl.precision``.
+    Word tags are decoded by ``model.config.decoding`` (``mtl.decoding``).
     """
     n = len(input_ids)
     probs = np.zeros((n, len(model.config.sentence_labels)), dtype=np.float32)
@@ -58,18 +88,16 @@ def forward_rows(
     embeddings = np.zeros((n, model.encoder.dim), dtype=np.float32) if return_embeddings else None
     outputs = ("sentence_logits", "token_logits") + (("embeddings",) if return_embeddings else ())
     pad = model.tokenizer.pad_token_id or 0
+    labels, decoding = model.config.token_labels, model.config.decoding
     with batch_forward(model, outputs, runtime, precision) as forward:
         for idx, out in run_batches(forward, input_ids, batch_size, pad, desc="predict", show_progress=show_progress):
             probs[idx] = softmax(out["sentence_logits"])
-            token_probs = softmax(out["token_logits"])
-            best, best_p = token_probs.argmax(-1), token_probs.max(-1)
             if embeddings is not None:
                 pooled = out["embeddings"]
                 embeddings[idx] = pooled / np.clip(np.linalg.norm(pooled, axis=-1, keepdims=True), 1e-12, None)
             for j, i in enumerate(idx):
                 firsts = first_piece_index(word_ids[i], n_words[i])
-                tags[i] = [0 if p is None else int(best[j, p]) for p in firsts]
-                scores[i] = [0.0 if p is None else float(best_p[j, p]) for p in firsts]
+                tags[i], scores[i] = decode_words(out["token_logits"][j], firsts, labels, decoding)
                 truncated[i] = [p is None for p in firsts]
     return RowPredictions(probs, tags, scores, truncated, embeddings)
 

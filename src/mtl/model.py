@@ -12,6 +12,7 @@ from safetensors.torch import load_model, save_model
 from torch import nn
 from transformers import AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
+from mtl.decoding import check_decoding
 from mtl.encoder import SentenceEncoder, backbone_from_config, load_backbone, quiet_transformers
 from mtl.freezing import apply_freeze, embeddings_module, parameter_report, transformer_layers
 from mtl.heads import SentenceHead, TokenHead
@@ -21,6 +22,8 @@ FORMAT = "mtl-model/1"
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
 LABELS = "labels.json"
+# What a config saved before a setting existed meant: such a model still loads and predicts as it did.
+LEGACY_DEFAULTS: dict[str, object] = {"decoding": "argmax"}
 
 
 @dataclass
@@ -37,10 +40,13 @@ class ModelConfig:
     # which data the heads were trained on: "real", "example" or "custom" (see mtl.pipeline.TASK_DESCRIPTIONS);
     # "" for a model saved before this was recorded (it still loads; the app infers the task from its labels)
     data_source: str = ""
+    # how word tags are read from the token head (``mtl.decoding``): every prediction path uses this one
+    decoding: str = "viterbi"
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_pooling(self.pooling)
+        check_decoding(self.decoding)
         if len(self.sentence_labels) < 2 or len(self.token_labels) < 2:
             raise ValueError("a model needs at least two sentence labels and two token labels")
 
@@ -133,7 +139,7 @@ class MultiTaskModel(nn.Module):
             raise ValueError(f"{directory / CONFIG}: unknown format (expected {FORMAT})")
         labels = json.loads((directory / LABELS).read_text())
         encoder_config = raw.pop("encoder")
-        config = ModelConfig(sentence_labels=labels["sentence"], token_labels=labels["token"], **raw)
+        config = ModelConfig(sentence_labels=labels["sentence"], token_labels=labels["token"], **{**LEGACY_DEFAULTS, **raw})
         quiet_transformers()
         model = cls(config, backbone_from_config(encoder_config), AutoTokenizer.from_pretrained(str(directory)))
         load_model(model, str(directory / WEIGHTS), device=str(device))

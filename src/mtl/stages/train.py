@@ -63,6 +63,7 @@ def run(source: str, model_params: ModelParams, cfg: TrainConfig, logged_params:
         pooling=model_params.pooling,
         max_length=model_params.max_length,
         dropout=model_params.dropout,
+        decoding=model_params.decoding,
         alignment=labels["strategy"],
         data_source=source,
     )
