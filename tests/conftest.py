@@ -59,7 +59,10 @@ def tiny_bert_config(tokenizer) -> BertConfig:
 def make_tiny_model(tokenizer, tiny_bert_config):
     """Factory for fresh tiny multi-task models (same seed, same weights) with chosen options."""
 
-    def make(pooling: str = "mean", max_length: int = 64, sentence_labels=None, token_labels=None, seed: int = 0) -> MultiTaskModel:
+    def make(
+        pooling: str = "mean", max_length: int = 64, sentence_labels=None, token_labels=None, seed: int = 0, **options
+    ) -> MultiTaskModel:
+        """``options``: further ``ModelConfig`` settings (``decoding``, ``case_feature``)."""
         torch.manual_seed(seed)
         config = ModelConfig(
             backbone="tiny-random-bert",
@@ -67,6 +70,7 @@ def make_tiny_model(tokenizer, tiny_bert_config):
             token_labels=list(token_labels or EXAMPLE_TOKENS),
             pooling=pooling,
             max_length=max_length,
+            **options,
         )
         return MultiTaskModel(config, BertModel(tiny_bert_config), tokenizer).eval()
 

@@ -59,6 +59,9 @@ def test_fine_tune_defaults_come_from_train_config_except_the_guides():
     assert (args.task_a_weight, args.task_b_weight) == (cfg.task_weights.sentence, cfg.task_weights.token)
     assert (args.model_name, args.pooling_strategy, args.max_length) == ("sentence-transformers/all-MiniLM-L6-v2", "mean", 128)
     assert args.decoding == ModelConfig.__dataclass_fields__["decoding"].default
+    assert args.case_feature == ModelConfig.__dataclass_fields__["case_feature"].default
+    assert build_parser().parse_args(["fine-tune", "--case_feature"]).case_feature is True
+    assert build_parser().parse_args(["fine-tune", "--no-case_feature"]).case_feature is False
     # the guide's epochs and batch size, kept on purpose: --help says so
     assert (args.num_epochs, args.batch_size) == (5, 8)
     tune = next(a for a in build_parser()._actions if a.dest == "command").choices["fine-tune"]

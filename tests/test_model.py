@@ -88,7 +88,7 @@ def test_model_config_defaults_are_the_params_defaults():
     from mtl.config import ModelParams
 
     params, fields = ModelParams(), ModelConfig.__dataclass_fields__
-    for key in ("pooling", "max_length", "dropout", "decoding"):
+    for key in ("pooling", "max_length", "dropout", "decoding", "case_feature"):
         assert fields[key].default == getattr(params, key), key
 
 

@@ -229,3 +229,61 @@ def test_logged_pyfunc_carries_the_graphs_and_serves_onnx(make_tiny_model, tmp_p
     assert [a["sentence_label"] for a in answers] == [a["sentence_label"] for a in predict_texts(in_process, SENTENCES[:3])]
     int8 = loaded.predict(SENTENCES[:3], params={"runtime": "onnx-int8"})  # differs from torch's digits: the param arrived
     assert int8 == predict_texts(in_process, SENTENCES[:3], runtime="onnx-int8") != predict_texts(in_process, SENTENCES[:3])
+
+
+@pytest.fixture(scope="module")
+def exported_cased(make_tiny_model, tmp_path_factory):
+    """A saved tiny model with the case feature (a random case embedding, so case ids matter) and both graphs."""
+    import torch
+
+    from mtl.onnx_export import build_onnx
+
+    model = make_tiny_model(case_feature=True)
+    with torch.no_grad():
+        model.case_embedding.weight[1:] = 3 * torch.randn(model.case_embedding.weight[1:].shape, generator=torch.Generator().manual_seed(1))
+    directory = tmp_path_factory.mktemp("exported-cased")
+    model.save(directory)
+    build_onnx(directory)  # raises if the float32 graph differs from PyTorch
+    return MultiTaskModel.load(directory)
+
+
+def test_the_case_feature_is_a_graph_input_and_every_runtime_uses_it(exported_cased):
+    from mtl.runtime import load_session
+
+    model = exported_cased
+    for runtime in ("onnx", "onnx-int8"):
+        session = load_session(model.encoder.onnx_dir / ONNX_FILES[runtime])
+        assert [i.name for i in session.get_inputs()] == ["input_ids", "attention_mask", "case_ids"]
+    cased = [s if i % 2 else s.upper() for i, s in enumerate(SENTENCES)]  # UPPER and mixed shapes too
+    torch_answers = predict_texts(model, cased, batch_size=3)
+    onnx_answers = predict_texts(model, cased, batch_size=3, runtime="onnx")
+    int8_answers = predict_texts(model, cased, batch_size=3, runtime="onnx-int8")
+    for a, b, c in zip(torch_answers, onnx_answers, int8_answers, strict=True):
+        assert [w["tag"] for w in a["words"]] == [w["tag"] for w in b["words"]]
+        np.testing.assert_allclose([w["score"] for w in a["words"]], [w["score"] for w in b["words"]], atol=1e-5)
+        assert [w["word"] for w in a["words"]] == [w["word"] for w in c["words"]]
+    from mtl.serving import MultiTaskPyfunc
+
+    served = MultiTaskPyfunc()
+    served.model = model
+    assert served.predict(None, cased, params={"runtime": "onnx", "batch_size": 3}) == onnx_answers
+    lower = predict_texts(model, [s.lower() for s in cased], batch_size=3, runtime="onnx")
+    assert [[w["score"] for w in a["words"]] for a in lower] != [[w["score"] for w in a["words"]] for a in onnx_answers]
+    # embeddings do not depend on case: encode needs no case ids, on any runtime
+    np.testing.assert_allclose(model.encoder.encode(SENTENCES, runtime="onnx"), model.encoder.encode(SENTENCES), atol=1e-5)
+
+
+def test_a_missing_or_unknown_case_input_is_refused(exported_cased, exported):
+    ids = exported_cased.tokenizer(SENTENCES[:2], truncation=True, max_length=64)["input_ids"]
+    input_ids, mask = pad_ids(ids, 0)
+    for runtime in ("torch", "onnx"):
+        with batch_forward(exported_cased, ("token_logits",), runtime) as forward:
+            with pytest.raises(ValueError, match="needs input 'case_ids' for token_logits"):
+                forward(input_ids, mask)
+        with batch_forward(exported_cased, ("embeddings",), runtime) as forward:
+            assert forward(input_ids, mask)["embeddings"].shape == (2, 32)  # case ids change no embedding
+    plain, _ = exported
+    for runtime in ("torch", "onnx"):
+        with batch_forward(plain, ("token_logits",), runtime) as forward:
+            with pytest.raises(ValueError, match=r"takes no input \['case_ids'\]"):
+                forward(input_ids, mask, case_ids=np.zeros_like(input_ids))

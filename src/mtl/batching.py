@@ -9,17 +9,19 @@ pieces as padding on SST-2, sorting by pieces 3%. The forward pass itself is the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from mtl.encoding import pad_ids
+from mtl.encoding import pad_extra, pad_ids
 
 # More rows than this show a progress bar; below it the bar is only noise.
 PROGRESS_THRESHOLD = 1000
 
-Forward = Callable[[np.ndarray, np.ndarray], dict[str, np.ndarray]]
+# forward(input_ids, attention_mask, **extra) -> named float32 outputs; ``extra``: padded per-piece inputs
+# such as ``case_ids`` (``MultiTaskModel.extra_inputs``)
+Forward = Callable[..., dict[str, np.ndarray]]
 
 
 def length_sorted(lengths: Sequence[int], batch_size: int) -> list[np.ndarray]:
@@ -37,14 +39,18 @@ def run_batches(
     pad_id: int,
     desc: str = "predict",
     show_progress: bool | None = None,
+    extra: Mapping[str, Sequence[Sequence[int]]] | None = None,
 ) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
     """Yield ``(row indices, outputs)`` per length-sorted batch; ``outputs[k][j]`` belongs to row ``indices[j]``.
 
-    ``forward(input_ids, attention_mask)`` takes padded int64 arrays and returns named float32 arrays.
+    ``forward(input_ids, attention_mask, **extra)`` takes padded int64 arrays and returns named float32
+    arrays; ``extra`` holds further per-piece inputs by name, one row per input row (padded with 0).
     """
+    extra = extra or {}
     batches = length_sorted([len(ids) for ids in input_ids], batch_size)
     show = len(input_ids) > PROGRESS_THRESHOLD if show_progress is None else show_progress
     # disable=None: a bar on a terminal, none in logs (an explicit False would write every update there)
     for idx in tqdm(batches, desc=desc, disable=None if show else True, unit="batch"):
         ids, mask = pad_ids([input_ids[i] for i in idx], pad_id)
-        yield idx, forward(ids, mask)
+        batch_extra = pad_extra({name: [rows[i] for i in idx] for name, rows in extra.items()}, ids.shape[1])
+        yield idx, forward(ids, mask, **batch_extra)

@@ -28,6 +28,7 @@ WEIGHT_DEFAULTS = TaskWeights()
 POOLING_DEFAULT = ModelConfig.__dataclass_fields__["pooling"].default
 MAX_LENGTH_DEFAULT = ModelConfig.__dataclass_fields__["max_length"].default
 DECODING_DEFAULT = ModelConfig.__dataclass_fields__["decoding"].default
+CASE_FEATURE_DEFAULT = ModelConfig.__dataclass_fields__["case_feature"].default
 GUIDE_EPOCHS = 5  # the guide's `fine_tune.py` defaults: small example data wants more, smaller steps
 GUIDE_BATCH_SIZE = 8
 EXAMPLE_DATA_PATH = Path("data/example.jsonl")
@@ -162,6 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="how word tags are read from the token head, saved with the model: viterbi (the best sequence IOB2 allows) "
         "or argmax (each word's own best tag) (default: %(default)s)",
     )
+    tune.add_argument(
+        "--case_feature", action=argparse.BooleanOptionalAction, default=CASE_FEATURE_DEFAULT,
+        help="give the token head each word's shape (lower, Title, UPPER, mixed, digit, other) as a learned vector: "
+        "the capitalisation an uncased backbone never sees (default: %(default)s)",
+    )
     tune.add_argument("--alignment", choices=ALIGNMENT_STRATEGIES, default=ModelConfig.__dataclass_fields__["alignment"].default, help="which word pieces carry a word's tag (default: %(default)s)")
     tune.add_argument("--freeze", type=_freeze, default=TRAIN_DEFAULTS.freeze, help="none, embeddings, layers:N (embeddings + first N layers) or encoder (heads only) (default: %(default)s)")
     tune.add_argument("--seed", type=int, default=TRAIN_DEFAULTS.seed, help="seed for initialisation, batching and data (default: %(default)s)")
@@ -283,7 +289,7 @@ def _fine_tune(args: argparse.Namespace) -> None:
     extra = {"data_path": str(Path(args.data).resolve())} if source == "custom" else {}
     config = ModelConfig(
         args.model_name, sentence_labels, token_labels, pooling=args.pooling_strategy, max_length=args.max_length,
-        alignment=args.alignment, decoding=args.decoding, data_source=source, extra=extra,
+        alignment=args.alignment, decoding=args.decoding, case_feature=args.case_feature, data_source=source, extra=extra,
     )
     model = MultiTaskModel.from_backbone(config, seed=args.seed)
     outcome = fine_tune(model, tables, cfg, args.output_dir, register=args.register, run_name=args.run_name, extra_params={"data": args.data})

@@ -69,7 +69,7 @@ class PrepareConfig:
 
 @dataclass(config=STRICT)
 class ModelParams:
-    """``model``: backbone, pooling, sequence length, head dropout, and how word tags are decoded."""
+    """``model``: backbone, pooling, sequence length, head dropout, how word tags are decoded, the case feature."""
 
     name: str = "sentence-transformers/all-MiniLM-L6-v2"
     pooling: Annotated[str, AfterValidator(check_pooling)] = "mean"
@@ -77,6 +77,8 @@ class ModelParams:
     dropout: Annotated[float, Field(ge=0, lt=1)] = 0.1
     # viterbi | argmax: saved with the model, so evaluation and every serving path decode the same way
     decoding: Annotated[str, AfterValidator(check_decoding)] = "viterbi"
+    # a learned word-shape vector (lower, Title, UPPER, ...) added to the token vectors: capitalisation for an uncased backbone
+    case_feature: bool = False
 
 
 @dataclass(config=STRICT)

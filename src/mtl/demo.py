@@ -70,7 +70,7 @@ def compare_on_sample(model: MultiTaskModel, tables: dict[str, pd.DataFrame], sh
     encoded, _ = align_tables(tables, model.tokenizer, "real", model.config.alignment, model.config.max_length)
     scores = {}
     for name, table in encoded.items():
-        rows = forward_rows(model, list(table["input_ids"]), [word_ids_of(w) for w in table["word_ids"]], [len(w) for w in table["words"]])
+        rows = forward_rows(model, list(table["input_ids"]), [word_ids_of(w) for w in table["word_ids"]], [list(w) for w in table["words"]])
         print(f"{name} ({len(table)} sentences):")
         for i in range(min(shown, len(table))):
             print(f"  {table['text'].iloc[i][:90]}")

@@ -6,7 +6,7 @@ pieces, from the same file.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -102,19 +102,43 @@ def pad_ids(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, np.
     return input_ids, attention
 
 
-def collate(rows: Sequence[tuple[Sequence[int], Sequence[int], int]], pad_id: int) -> dict[str, torch.Tensor]:
-    """Pad a training batch of (input_ids, token_labels, sentence_label_id) to its own longest row."""
+def pad_rows(rows: Sequence[Sequence[int]], width: int, fill: int = 0) -> np.ndarray:
+    """Per-piece int rows (such as word-shape ids) padded with ``fill`` to ``width``, as an int64 array."""
+    out = np.full((len(rows), width), fill, dtype=np.int64)
+    for i, row in enumerate(rows):
+        out[i, : len(row)] = row
+    return out
+
+
+def pad_extra(extra: Mapping[str, Sequence[Sequence[int]]], width: int) -> dict[str, np.ndarray]:
+    """A batch's extra per-piece inputs (``MultiTaskModel.extra_inputs``), each padded with 0 to ``width``.
+
+    0 is "nothing here" for every such input (``mtl.word_shape.NONE`` for case ids), and padded positions
+    are masked anyway.
+    """
+    return {name: pad_rows(rows, width) for name, rows in extra.items()}
+
+
+def collate(
+    rows: Sequence[tuple[Sequence[int], Sequence[int], int]], pad_id: int, extra: Mapping[str, Sequence[Sequence[int]]] | None = None
+) -> dict[str, torch.Tensor]:
+    """Pad a training batch of (input_ids, token_labels, sentence_label_id) to its own longest row.
+
+    ``extra``: the batch's extra per-piece inputs by name (such as ``case_ids``), padded alike.
+    """
     input_ids, attention = pad_ids([ids for ids, _, _ in rows], pad_id)
     token_labels = torch.full(input_ids.shape, IGNORE, dtype=torch.long)
     for i, (_, labels, _) in enumerate(rows):
         token_labels[i, : len(labels)] = torch.as_tensor(labels)
     sentence = torch.tensor([label for _, _, label in rows], dtype=torch.long)
-    return {
+    batch = {
         "input_ids": torch.from_numpy(input_ids),
         "attention_mask": torch.from_numpy(attention),
         "token_labels": token_labels,
         "sentence_labels": sentence,
     }
+    batch.update({name: torch.from_numpy(values) for name, values in pad_extra(extra or {}, input_ids.shape[1]).items()})
+    return batch
 
 
 def has_sentence_labels(table: pd.DataFrame) -> bool:

@@ -28,7 +28,7 @@ def evaluate_table(
 def table_rows(model: MultiTaskModel, table: pd.DataFrame, batch_size: int = 64, **options) -> RowPredictions:
     """The model's predictions for an encoded table's rows (``options``: see ``forward_rows``)."""
     return forward_rows(
-        model, list(table["input_ids"]), [word_ids_of(w) for w in table["word_ids"]], [len(w) for w in table["words"]], batch_size, **options
+        model, list(table["input_ids"]), [word_ids_of(w) for w in table["word_ids"]], [list(w) for w in table["words"]], batch_size, **options
     )
 
 

@@ -68,7 +68,7 @@ def forward_rows(
     model: MultiTaskModel,
     input_ids: Sequence[Sequence[int]],
     word_ids: Sequence[Sequence[int | None]],
-    n_words: Sequence[int],
+    words: Sequence[Sequence[str]],
     batch_size: int = 64,
     return_embeddings: bool = False,
     show_progress: bool | None = None,
@@ -77,6 +77,8 @@ def forward_rows(
 ) -> RowPredictions:
     """Both heads' predictions for already-tokenised rows, in input order.
 
+    ``words`` are each row's original-cased words (``word_ids`` map pieces to them): they give the word
+    count, and the word shapes of a model with the case feature (``MultiTaskModel.extra_inputs``).
     ``runtime``: ``torch``, ``onnx`` or ``onnx-int8`` (``mtl.runtime``); ``precision``: ``mtl.precision``.
     Word tags are decoded by ``model.config.decoding`` (``mtl.decoding``).
     """
@@ -90,13 +92,14 @@ def forward_rows(
     pad = model.tokenizer.pad_token_id or 0
     labels, decoding = model.config.token_labels, model.config.decoding
     with batch_forward(model, outputs, runtime, precision) as forward:
-        for idx, out in run_batches(forward, input_ids, batch_size, pad, desc="predict", show_progress=show_progress):
+        extra = model.extra_inputs(words, word_ids)
+        for idx, out in run_batches(forward, input_ids, batch_size, pad, desc="predict", show_progress=show_progress, extra=extra):
             probs[idx] = softmax(out["sentence_logits"])
             if embeddings is not None:
                 pooled = out["embeddings"]
                 embeddings[idx] = pooled / np.clip(np.linalg.norm(pooled, axis=-1, keepdims=True), 1e-12, None)
             for j, i in enumerate(idx):
-                firsts = first_piece_index(word_ids[i], n_words[i])
+                firsts = first_piece_index(word_ids[i], len(words[i]))
                 tags[i], scores[i] = decode_words(out["token_logits"][j], firsts, labels, decoding)
                 truncated[i] = [p is None for p in firsts]
     return RowPredictions(probs, tags, scores, truncated, embeddings)
@@ -128,7 +131,7 @@ def predict_texts(
         model,
         encoded["input_ids"],
         word_ids,
-        [len(w) for w in words],
+        words,
         batch_size,
         return_embeddings,
         precision=precision,

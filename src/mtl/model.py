@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -17,13 +18,14 @@ from mtl.encoder import SentenceEncoder, backbone_from_config, load_backbone, qu
 from mtl.freezing import apply_freeze, embeddings_module, parameter_report, transformer_layers
 from mtl.heads import SentenceHead, TokenHead
 from mtl.pooling import check_pooling
+from mtl.word_shape import NONE, SHAPES, piece_shapes
 
 FORMAT = "mtl-model/1"
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
 LABELS = "labels.json"
 # What a config saved before a setting existed meant: such a model still loads and predicts as it did.
-LEGACY_DEFAULTS: dict[str, object] = {"decoding": "argmax"}
+LEGACY_DEFAULTS: dict[str, object] = {"decoding": "argmax", "case_feature": False}
 
 
 @dataclass
@@ -42,6 +44,9 @@ class ModelConfig:
     data_source: str = ""
     # how word tags are read from the token head (``mtl.decoding``): every prediction path uses this one
     decoding: str = "viterbi"
+    # a learned vector per word shape (``mtl.word_shape``) added to the token vectors before the token head:
+    # capitalisation, which an uncased backbone never sees
+    case_feature: bool = False
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -74,6 +79,12 @@ class MultiTaskModel(nn.Module):
         self.encoder = SentenceEncoder(backbone, tokenizer, pooling=config.pooling, max_length=config.max_length)
         self.sentence_head = SentenceHead(self.encoder.dim, len(config.sentence_labels), config.dropout)
         self.token_head = TokenHead(self.encoder.dim, len(config.token_labels), config.dropout)
+        self.case_embedding: nn.Embedding | None = None
+        if config.case_feature:
+            # zero at the start, so a new model predicts as it would without the feature and learns what shapes add;
+            # "none" (padding, special tokens) stays zero for good (padding_idx: no gradient)
+            self.case_embedding = nn.Embedding(len(SHAPES), self.encoder.dim, padding_idx=NONE)
+            nn.init.zeros_(self.case_embedding.weight)
 
     @classmethod
     def from_backbone(cls, config: ModelConfig, seed: int | None = None) -> MultiTaskModel:
@@ -88,10 +99,28 @@ class MultiTaskModel(nn.Module):
         """The backbone's tokenizer."""
         return self.encoder.tokenizer
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> MultiTaskOutput:
-        """Run the encoder once and both heads on its output."""
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        """What ``forward`` takes, in order (and the ONNX graph's inputs): ``case_ids`` too with the case feature."""
+        return ("input_ids", "attention_mask") + (("case_ids",) if self.case_embedding is not None else ())
+
+    def extra_inputs(self, words: Sequence[Sequence[str]], word_ids: Sequence[Sequence[int | None]]) -> dict[str, list[list[int]]]:
+        """Per-piece inputs beyond the pieces, for rows of ``words`` tokenised with ``word_ids``: ``{}``, or
+        ``{"case_ids": ...}`` with the case feature (``mtl.word_shape.piece_shapes``). Training, evaluation,
+        prediction and the ONNX export all get them here, so they see the same ids."""
+        if self.case_embedding is None:
+            return {}
+        return {"case_ids": [piece_shapes(w, ids) for w, ids in zip(words, word_ids, strict=True)]}
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, case_ids: torch.Tensor | None = None) -> MultiTaskOutput:
+        """Run the encoder once and both heads on its output (``case_ids``: the pieces' word shapes, with the case feature)."""
         states, pooled = self.encoder(input_ids, attention_mask)
-        return MultiTaskOutput(self.sentence_head(pooled), self.token_head(states), pooled)
+        token_vectors = states
+        if self.case_embedding is not None:
+            if case_ids is None:
+                raise ValueError("this model has the case feature: pass case_ids (MultiTaskModel.extra_inputs)")
+            token_vectors = states + self.case_embedding(case_ids)
+        return MultiTaskOutput(self.sentence_head(pooled), self.token_head(token_vectors), pooled)
 
     def freeze(self, spec: str) -> dict[str, dict[str, int]]:
         """Freeze part of the encoder (see ``mtl.freezing``); returns trainable/frozen counts per component."""
@@ -101,14 +130,15 @@ class MultiTaskModel(nn.Module):
     def parameter_report(self) -> dict[str, dict[str, int]]:
         """Trainable and frozen parameter counts for embeddings, encoder layers and each head."""
         backbone = self.encoder.backbone
-        return parameter_report(
-            {
-                "embeddings": embeddings_module(backbone),
-                "layers": transformer_layers(backbone),
-                "sentence_head": self.sentence_head,
-                "token_head": self.token_head,
-            }
-        )
+        components = {
+            "embeddings": embeddings_module(backbone),
+            "layers": transformer_layers(backbone),
+            "sentence_head": self.sentence_head,
+            "token_head": self.token_head,
+        }
+        if self.case_embedding is not None:
+            components["case_embedding"] = self.case_embedding
+        return parameter_report(components)
 
     def save(self, directory: str | Path) -> Path:
         """Write weights (safetensors), config, label maps and tokenizer files into ``directory``."""

@@ -1,7 +1,7 @@
 """Export a model to ONNX for ``mtl.runtime``: one float32 graph, and an int8 copy of it.
 
-- ``model.onnx``: the whole model (encoder, pooling, both heads) with dynamic batch and length axes,
-  exported by ``torch.onnx.export`` (TorchScript exporter) with eager attention. ONNX Runtime fuses it
+- ``model.onnx``: the whole model (encoder, pooling, both heads) with dynamic batch and length axes
+  (and a ``case_ids`` input for a model with the case feature, ``MultiTaskModel.input_names``), exported by ``torch.onnx.export`` (TorchScript exporter) with eager attention. ONNX Runtime fuses it
   when a session loads it (``ORT_ENABLE_ALL``, ``mtl.runtime``). The offline BERT fusions of
   ``onnxruntime.transformers.optimizer`` (one ``Attention`` kernel per layer, ``EmbedLayerNormalization``)
   were slower here than the session's own (two alternating runs on 1,000 SST-2 sentences, 2 threads:
@@ -35,8 +35,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from mtl.encoding import pad_ids
-from mtl.runtime import ONNX_FILES, load_session, onnx_forward
+from mtl.alignment import split_words
+from mtl.encoding import pad_extra, pad_ids
+from mtl.runtime import INPUTS, ONNX_FILES, load_session, onnx_forward
 
 OPSET = 17
 # Relative tolerance of the float32 graph against PyTorch, checked at export: fused kernels reorder sums,
@@ -72,8 +73,8 @@ class _Outputs(nn.Module):
         super().__init__()
         self.module = module
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        return tuple(self.module(input_ids, attention_mask))
+    def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return tuple(self.module(*inputs))
 
 
 def _backbone(module: nn.Module) -> nn.Module:
@@ -91,18 +92,34 @@ def _eager_copy(module: nn.Module) -> nn.Module:
     return clone
 
 
-def _sample_batch(module: nn.Module, sentences: Sequence[str] = CHECK_SENTENCES) -> tuple[np.ndarray, np.ndarray]:
-    tokenizer = getattr(module, "encoder", module).tokenizer
-    ids = tokenizer(list(sentences), truncation=True, max_length=getattr(module, "encoder", module).max_length)["input_ids"]
-    return pad_ids(ids, tokenizer.pad_token_id or 0)
+def input_names(module: nn.Module) -> tuple[str, ...]:
+    """The graph's inputs: the module's (``case_ids`` too for a model with the case feature)."""
+    return tuple(getattr(module, "input_names", INPUTS))
+
+
+def sample_inputs(module: nn.Module, sentences: Sequence[str] = CHECK_SENTENCES) -> dict[str, np.ndarray]:
+    """A padded batch of ``sentences`` with every input the module takes, made as prediction makes them.
+
+    The sentences are split into words and tokenised as words (``mtl.inference.predict_texts`` does the
+    same), so a model with the case feature gets its case ids from the words' original case.
+    """
+    encoder = getattr(module, "encoder", module)
+    words = [split_words(s)[0] for s in sentences]
+    encoded = encoder.tokenizer(words, is_split_into_words=True, truncation=True, max_length=encoder.max_length)
+    ids, mask = pad_ids(encoded["input_ids"], encoder.tokenizer.pad_token_id or 0)
+    inputs = {"input_ids": ids, "attention_mask": mask}
+    if hasattr(module, "extra_inputs"):
+        extra = module.extra_inputs(words, [encoded.word_ids(i) for i in range(len(words))])
+        inputs.update(pad_extra(extra, ids.shape[1]))
+    return inputs
 
 
 def export_raw(module: nn.Module, path: str | Path) -> Path:
     """``torch.onnx.export`` of ``module`` (``MultiTaskModel`` or ``SentenceEncoder``), unfused, opset 17."""
     path = Path(path)
-    ids, mask = _sample_batch(module)
+    inputs = sample_inputs(module)
     names = list(module.OUTPUTS)
-    axes = {"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"}}
+    axes = {name: {0: "batch", 1: "sequence"} for name in input_names(module)}
     for name in names:
         axes[name] = {0: "batch", 1: "sequence"} if name in ("token_logits", "token_states") else {0: "batch"}
     with warnings.catch_warnings():
@@ -110,9 +127,9 @@ def export_raw(module: nn.Module, path: str | Path) -> Path:
         warnings.simplefilter("ignore")
         torch.onnx.export(
             _Outputs(_eager_copy(module)),
-            (torch.from_numpy(ids), torch.from_numpy(mask)),
+            tuple(torch.from_numpy(inputs[name]) for name in input_names(module)),
             str(path),
-            input_names=["input_ids", "attention_mask"],
+            input_names=list(input_names(module)),
             output_names=names,
             dynamic_axes=axes,
             opset_version=OPSET,
@@ -142,11 +159,11 @@ def compare_with_torch(module: nn.Module, path: str | Path, sentences: Sequence[
     """
     from mtl.runtime import batch_forward
 
-    ids, mask = _sample_batch(module, sentences)
-    graph = onnx_forward(load_session(path), module.OUTPUTS)(ids, mask)
+    inputs = sample_inputs(module, sentences)
+    graph = onnx_forward(load_session(path), module.OUTPUTS)(**inputs)
     with batch_forward(module, module.OUTPUTS) as forward:
-        reference = forward(ids, mask)
-    real = mask.astype(bool)
+        reference = forward(**inputs)
+    real = inputs["attention_mask"].astype(bool)
     result = {}
     for name in module.OUTPUTS:
         a, b = graph[name], reference[name]

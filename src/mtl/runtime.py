@@ -31,6 +31,10 @@ ONNX_FILES: dict[str, str] = {"onnx": "model.onnx", "onnx-int8": "model.int8.onn
 # The served model's default runtime when a request does not name one (``mlflow models serve``).
 RUNTIME_ENV = "MTL_RUNTIME"
 INPUTS = ("input_ids", "attention_mask")
+# Inputs a model (and its graph) may take beyond INPUTS, and the outputs each one changes: a caller that
+# wants none of those outputs may leave the input out, and gets zeros ("nothing here") fed for it. So
+# ``encode`` on the graph of a model with the case feature needs no case ids: they change no embedding.
+EXTRA_INPUTS: dict[str, tuple[str, ...]] = {"case_ids": ("token_logits",)}
 
 
 def check_runtime(runtime: str) -> str:
@@ -117,6 +121,26 @@ def load_session(path: str | Path):
     return _cached_session(str(path), path.stat().st_mtime_ns, torch.get_num_threads(), passive)
 
 
+def complete_inputs(given: dict[str, np.ndarray], needed: Sequence[str], outputs: Sequence[str], where: str) -> dict[str, np.ndarray]:
+    """``given`` with every input in ``needed``; refuses inputs that are not needed, and missing ones that matter.
+
+    A missing input of ``EXTRA_INPUTS`` gets zeros when none of the ``outputs`` asked for depends on it.
+    Any other missing input is an error: zeros would silently change the answer.
+    """
+    unknown = sorted(set(given) - set(needed))
+    if unknown:
+        raise ValueError(f"{where} takes no input {unknown}: it takes {', '.join(needed)}")
+    complete = dict(given)
+    for name in needed:
+        if name in complete:
+            continue
+        changes = EXTRA_INPUTS.get(name)
+        if changes is None or set(changes) & set(outputs):
+            raise ValueError(f"{where} needs input {name!r} for {', '.join(outputs)}")
+        complete[name] = np.zeros_like(given["input_ids"])
+    return complete
+
+
 def onnx_forward(session, outputs: Sequence[str]) -> Forward:
     """The per-batch forward of an ONNX Runtime session: padded int64 arrays in, named float32 arrays out."""
     available = {o.name for o in session.get_outputs()}
@@ -124,9 +148,13 @@ def onnx_forward(session, outputs: Sequence[str]) -> Forward:
     if missing:
         raise ValueError(f"the ONNX graph has no output {missing}; it has {sorted(available)}")
     names = list(outputs)
+    needed = [i.name for i in session.get_inputs()]
+    # a graph whose inputs differ from the model's was built from another version of it
+    where = "the ONNX graph (if the model changed since it was exported, export it again: `mtl export-onnx`)"
 
-    def forward(input_ids: np.ndarray, attention_mask: np.ndarray) -> dict[str, np.ndarray]:
-        return dict(zip(names, session.run(names, {"input_ids": input_ids, "attention_mask": attention_mask})))
+    def forward(input_ids: np.ndarray, attention_mask: np.ndarray, **extra: np.ndarray) -> dict[str, np.ndarray]:
+        feed = complete_inputs({"input_ids": input_ids, "attention_mask": attention_mask, **extra}, needed, names, where)
+        return dict(zip(names, session.run(names, feed)))
 
     return forward
 
@@ -135,9 +163,10 @@ def onnx_forward(session, outputs: Sequence[str]) -> Forward:
 def batch_forward(module: nn.Module, outputs: Sequence[str], runtime: str = "torch", precision: str = "fp32") -> Iterator[Forward]:
     """The forward pass of ``module`` (a ``MultiTaskModel`` or a ``SentenceEncoder``) on ``runtime``, for one loop.
 
-    The yielded function maps padded ``(input_ids, attention_mask)`` arrays to the named ``outputs``
-    (any of ``module.OUTPUTS``) as float32 arrays. Under ``torch`` the module is in eval mode and
-    ``inference_mode`` for the duration (restored afterwards).
+    The yielded function maps padded ``(input_ids, attention_mask, **extra)`` arrays to the named
+    ``outputs`` (any of ``module.OUTPUTS``) as float32 arrays; ``extra`` holds the module's further
+    inputs (``case_ids`` of a model with the case feature). Under ``torch`` the module is in eval mode
+    and ``inference_mode`` for the duration (restored afterwards).
     """
     check_runtime_precision(runtime, precision)
     unknown = [name for name in outputs if name not in module.OUTPUTS]
@@ -149,9 +178,12 @@ def batch_forward(module: nn.Module, outputs: Sequence[str], runtime: str = "tor
     device = next(module.parameters()).device
     was_training = module.training
     module.eval()
+    needed = getattr(module, "input_names", INPUTS)
 
-    def forward(input_ids: np.ndarray, attention_mask: np.ndarray) -> dict[str, np.ndarray]:
-        result = dict(zip(module.OUTPUTS, module(torch.from_numpy(input_ids).to(device), torch.from_numpy(attention_mask).to(device))))
+    def forward(input_ids: np.ndarray, attention_mask: np.ndarray, **extra: np.ndarray) -> dict[str, np.ndarray]:
+        given = {"input_ids": input_ids, "attention_mask": attention_mask, **extra}
+        inputs = complete_inputs(given, needed, outputs, type(module).__name__)
+        result = dict(zip(module.OUTPUTS, module(*(torch.from_numpy(inputs[name]).to(device) for name in needed))))
         return {name: result[name].float().cpu().numpy() for name in outputs}
 
     try:

@@ -19,7 +19,7 @@ from transformers import get_linear_schedule_with_warmup
 
 from mtl import distributed
 from mtl.config import TrainConfig
-from mtl.encoding import collate, has_sentence_labels, has_token_labels
+from mtl.encoding import collate, has_sentence_labels, has_token_labels, word_ids_of
 from mtl.evaluation import evaluate_table, selection_score
 from mtl.freezing import format_report
 from mtl.losses import TaskWeights, multitask_loss
@@ -107,6 +107,8 @@ def train(
     rows = {
         n: list(zip(t["input_ids"], t["token_labels"], t["sentence_label_id"], strict=True)) for n, t in sets.items()
     }
+    # per-piece inputs beyond the pieces (the case feature's word shapes), computed once, as prediction computes them
+    extra = {n: model.extra_inputs([list(w) for w in t["words"]], [word_ids_of(w) for w in t["word_ids"]]) for n, t in sets.items()}
     streams = {n: cycle_batches([len(r[0]) for r in rows[n]], cfg.batch_size, rng, cfg.group_by_length) for n in names}
     counts = [-(-len(rows[n]) // cfg.batch_size) for n in names]
     steps_per_epoch = sum(counts)
@@ -134,11 +136,12 @@ def train(
             chosen = next(streams[name])
             if not distributed.can_shard(chosen):
                 continue
-            batch = collate([rows[name][i] for i in distributed.shard(chosen)], pad)
+            mine = distributed.shard(chosen)
+            batch = collate([rows[name][i] for i in mine], pad, {k: [v[i] for i in mine] for k, v in extra[name].items()})
             batch = {k: v.to(device) for k, v in batch.items()}
             # under bf16, autocast runs the matmuls in bfloat16 and the cross-entropy in float32
             with autocast(cfg.precision, device):
-                out = net(batch["input_ids"], batch["attention_mask"])
+                out = net(*(batch[k] for k in model.input_names))
                 loss, parts = multitask_loss(
                     out.sentence_logits, batch["sentence_labels"], out.token_logits, batch["token_labels"], cfg.task_weights
                 )

@@ -64,6 +64,7 @@ def run(source: str, model_params: ModelParams, cfg: TrainConfig, logged_params:
         max_length=model_params.max_length,
         dropout=model_params.dropout,
         decoding=model_params.decoding,
+        case_feature=model_params.case_feature,
         alignment=labels["strategy"],
         data_source=source,
     )
