@@ -62,7 +62,8 @@ def main() -> None:
         args.data_dir, args.n - n_sst, args.seed
     )
     ours = MultiTaskModel.from_backbone(
-        ModelConfig(path, list(SST2_LABELS), list(CONLL_TAGS), max_length=args.max_length), seed=args.seed
+        # no case feature: the peers have none, and the batches below carry pieces only (like for like)
+        ModelConfig(path, list(SST2_LABELS), list(CONLL_TAGS), max_length=args.max_length, case_feature=False), seed=args.seed
     ).eval()
     seq = AutoModelForSequenceClassification.from_pretrained(path, num_labels=len(SST2_LABELS)).eval()
     tok = AutoModelForTokenClassification.from_pretrained(path, num_labels=len(CONLL_TAGS)).eval()

@@ -38,7 +38,7 @@ def _inputs(model, words):
 
 
 def test_a_new_case_embedding_is_zero_so_the_model_starts_as_without_it(make_tiny_model):
-    plain, cased = make_tiny_model(), make_tiny_model(case_feature=True)
+    plain, cased = make_tiny_model(case_feature=False), make_tiny_model(case_feature=True)
     assert plain.case_embedding is None and plain.input_names == ("input_ids", "attention_mask")
     assert cased.input_names == ("input_ids", "attention_mask", "case_ids")
     assert cased.case_embedding.weight.shape == (len(SHAPES), 32) and not cased.case_embedding.weight.any()
@@ -67,14 +67,14 @@ def test_save_load_keeps_the_feature_and_old_configs_load_without_it(make_tiny_m
     assert torch.equal(loaded.case_embedding.weight, model.case_embedding.weight)
     assert predict_texts(loaded, [" ".join(w) for w in WORDS]) == predict_texts(model, [" ".join(w) for w in WORDS])
     # a model saved before the case feature existed: no key, no weights; it loads and predicts as before
-    make_tiny_model().save(tmp_path / "old")
+    make_tiny_model(case_feature=False).save(tmp_path / "old")
     config_file = tmp_path / "old" / "config.json"
     config = json.loads(config_file.read_text())
     del config["case_feature"]
     config_file.write_text(json.dumps(config))
     old = MultiTaskModel.load(tmp_path / "old")
     assert not old.config.case_feature and old.case_embedding is None
-    assert predict_texts(old, ["Apple in Paris"]) == predict_texts(make_tiny_model(), ["Apple in Paris"])
+    assert predict_texts(old, ["Apple in Paris"]) == predict_texts(make_tiny_model(case_feature=False), ["Apple in Paris"])
 
 
 def test_evaluation_and_prediction_give_the_same_case_ids_and_tags(make_tiny_model, tokenizer):

@@ -9,16 +9,22 @@ from mtl.model import ModelConfig, MultiTaskModel
 SENTENCES = ["Kubernetes scales the cluster.", "Heavy rain in Paris", "I had pasta for lunch with my friends today", "ok"]
 
 
-def _batch(model, sentences=SENTENCES):
-    return model.tokenizer(sentences, padding=True, return_tensors="pt")
+def _batch(model, sentences=SENTENCES) -> tuple[torch.Tensor, ...]:
+    """``model``'s inputs for ``sentences``, in ``forward``'s order (case ids too with the case feature)."""
+    from mtl.encoding import pad_extra
+
+    words = [s.split() for s in sentences]
+    b = model.tokenizer(words, is_split_into_words=True, padding=True, return_tensors="pt")
+    extra = pad_extra(model.extra_inputs(words, [b.word_ids(i) for i in range(len(words))]), b["input_ids"].shape[1])
+    return (b["input_ids"], b["attention_mask"], *(torch.from_numpy(v) for v in extra.values()))
 
 
 def test_one_forward_pass_gives_both_tasks(tiny_model):
     b = _batch(tiny_model)
     with torch.no_grad():
-        out = tiny_model(b["input_ids"], b["attention_mask"])
+        out = tiny_model(*b)
     assert out.sentence_logits.shape == (4, 3)
-    assert out.token_logits.shape == (4, b["input_ids"].shape[1], 5)
+    assert out.token_logits.shape == (4, b[0].shape[1], 5)
     assert out.embeddings.shape == (4, 32)
 
 
@@ -26,7 +32,7 @@ def test_save_load_gives_bit_identical_logits(make_tiny_model, tmp_path):
     model = make_tiny_model(pooling="max")
     b = _batch(model)
     with torch.no_grad():
-        before = model(b["input_ids"], b["attention_mask"])
+        before = model(*b)
     model.save(tmp_path / "m")
     assert sorted(p.name for p in (tmp_path / "m").iterdir()) == [
         "config.json", "labels.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"
@@ -35,7 +41,7 @@ def test_save_load_gives_bit_identical_logits(make_tiny_model, tmp_path):
     loaded = MultiTaskModel.load(tmp_path / "m")
     assert loaded.config == model.config
     with torch.no_grad():
-        after = loaded(b["input_ids"], b["attention_mask"])
+        after = loaded(*b)
     assert torch.equal(before.sentence_logits, after.sentence_logits)
     assert torch.equal(before.token_logits, after.token_logits)
 

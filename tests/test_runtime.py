@@ -40,11 +40,12 @@ def exported(make_tiny_model, tmp_path_factory):
 
 
 def _outputs(model, runtime, sentences):
-    """Every output of one padded batch of ``sentences`` on ``runtime``, with its attention mask."""
-    ids = model.tokenizer(sentences, truncation=True, max_length=model.config.max_length)["input_ids"]
-    input_ids, mask = pad_ids(ids, model.tokenizer.pad_token_id)
+    """Every output of one padded batch of ``sentences`` on ``runtime`` (all the model's inputs, as prediction makes them), with its attention mask."""
+    from mtl.onnx_export import sample_inputs
+
+    inputs = sample_inputs(model, sentences)
     with batch_forward(model, model.OUTPUTS, runtime) as forward:
-        return forward(input_ids, mask), mask.astype(bool)
+        return forward(**inputs), inputs["attention_mask"].astype(bool)
 
 
 @pytest.mark.parametrize("batch", [1, 7])
@@ -273,7 +274,10 @@ def test_the_case_feature_is_a_graph_input_and_every_runtime_uses_it(exported_ca
     np.testing.assert_allclose(model.encoder.encode(SENTENCES, runtime="onnx"), model.encoder.encode(SENTENCES), atol=1e-5)
 
 
-def test_a_missing_or_unknown_case_input_is_refused(exported_cased, exported):
+def test_a_missing_or_unknown_case_input_is_refused(exported_cased, make_tiny_model, tmp_path):
+    from mtl.onnx_export import export_onnx
+    from mtl.runtime import attach_onnx
+
     ids = exported_cased.tokenizer(SENTENCES[:2], truncation=True, max_length=64)["input_ids"]
     input_ids, mask = pad_ids(ids, 0)
     for runtime in ("torch", "onnx"):
@@ -282,8 +286,11 @@ def test_a_missing_or_unknown_case_input_is_refused(exported_cased, exported):
                 forward(input_ids, mask)
         with batch_forward(exported_cased, ("embeddings",), runtime) as forward:
             assert forward(input_ids, mask)["embeddings"].shape == (2, 32)  # case ids change no embedding
-    plain, _ = exported
+    plain = make_tiny_model(case_feature=False)
+    export_onnx(plain, tmp_path / ONNX_FILES["onnx"])
+    attach_onnx(plain, tmp_path)
     for runtime in ("torch", "onnx"):
         with batch_forward(plain, ("token_logits",), runtime) as forward:
+            assert forward(input_ids, mask)["token_logits"].shape[:2] == input_ids.shape
             with pytest.raises(ValueError, match=r"takes no input \['case_ids'\]"):
                 forward(input_ids, mask, case_ids=np.zeros_like(input_ids))

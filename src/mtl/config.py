@@ -78,7 +78,7 @@ class ModelParams:
     # viterbi | argmax: saved with the model, so evaluation and every serving path decode the same way
     decoding: Annotated[str, AfterValidator(check_decoding)] = "viterbi"
     # a learned word-shape vector (lower, Title, UPPER, ...) added to the token vectors: capitalisation for an uncased backbone
-    case_feature: bool = False
+    case_feature: bool = True
 
 
 @dataclass(config=STRICT)

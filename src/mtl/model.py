@@ -46,7 +46,7 @@ class ModelConfig:
     decoding: str = "viterbi"
     # a learned vector per word shape (``mtl.word_shape``) added to the token vectors before the token head:
     # capitalisation, which an uncased backbone never sees
-    case_feature: bool = False
+    case_feature: bool = True
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
