@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from mlflow.exceptions import MlflowException
 
-from mtl.batching import length_sorted
+from mtl.batching import length_sorted, run_batches
 from mtl.encoding import pad_ids
 from mtl.evaluation import evaluate_table
 from mtl.inference import predict_texts
@@ -139,6 +139,44 @@ def test_length_sorted_batches_cover_every_row_once_longest_first():
     assert [list(b) for b in batches] == [[1, 3], [4, 0], [2]]
     with pytest.raises(ValueError, match="batch_size must be >= 1"):
         length_sorted([1], 0)
+
+
+def _row_sums(workers: int, seen_threads: set[str] | None = None, fail_on: int | None = None):
+    """A forward that returns each padded row's id sum (and records which thread ran it)."""
+    import threading
+    import time
+
+    def forward(input_ids, attention_mask):
+        if seen_threads is not None:
+            seen_threads.add(threading.current_thread().name)
+        time.sleep(0.01 * input_ids.shape[1])  # longer batches finish later: out-of-order completion
+        if fail_on is not None and fail_on in input_ids:
+            raise RuntimeError(f"batch with {fail_on} failed")
+        return {"sums": (input_ids * attention_mask).sum(1).astype(np.float32)}
+
+    forward.workers = workers
+    return forward
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_batches_in_flight_come_back_in_order_with_every_row_once(workers):
+    rows = [[1] * n for n in (3, 9, 1, 9, 5, 2, 7)]
+    threads: set[str] = set()
+    got = np.full(len(rows), -1.0)
+    order = []
+    for idx, out in run_batches(_row_sums(workers, threads), rows, batch_size=2, pad_id=0):
+        order.append(list(idx))
+        got[idx] = out["sums"]
+    assert got.tolist() == [float(len(r)) for r in rows]  # padding never counted, every row exactly once
+    assert [i for batch in order for i in batch] == [1, 3, 6, 4, 0, 5, 2]  # longest first, as with one worker
+    assert len(threads) == (1 if workers == 1 else workers)
+
+
+def test_few_rows_are_split_so_every_worker_gets_a_batch_and_errors_propagate():
+    sizes = [len(idx) for idx, _ in run_batches(_row_sums(2), [[1]] * 5, batch_size=32, pad_id=0)]
+    assert sizes == [3, 2]
+    with pytest.raises(RuntimeError, match="batch with 7 failed"):
+        list(run_batches(_row_sums(2, fail_on=7), [[1], [7], [1, 1], [1]], batch_size=1, pad_id=0))
 
 
 def test_unknown_runtime_is_a_value_error_listing_the_valid_ones(tiny_model):

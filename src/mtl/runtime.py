@@ -88,8 +88,8 @@ def attach_onnx(module: nn.Module, directory: str | Path) -> nn.Module:
     return module
 
 
-def session_options(threads: int | None = None):
-    """ONNX Runtime settings: PyTorch's thread count, one inter-op thread, all graph optimisations.
+def session_options(threads: int = 1):
+    """ONNX Runtime settings: ``threads`` intra-op threads, one inter-op thread, all graph optimisations.
 
     Spinning is turned off under ``OMP_WAIT_POLICY=PASSIVE``, the same switch that stops PyTorch's
     OpenMP threads spinning (on a busy shared machine spinning threads slow everyone down).
@@ -97,7 +97,7 @@ def session_options(threads: int | None = None):
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.intra_op_num_threads = threads or torch.get_num_threads()
+    options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -114,11 +114,11 @@ def _cached_session(path: str, mtime_ns: int, threads: int, passive: bool):
     return ort.InferenceSession(path, session_options(threads), providers=["CPUExecutionProvider"])
 
 
-def load_session(path: str | Path):
-    """An ONNX Runtime session for ``path`` (cached per file version and thread count)."""
+def load_session(path: str | Path, threads: int = 1):
+    """An ONNX Runtime session for ``path`` with ``threads`` intra-op threads (cached per file version)."""
     path = Path(path).resolve()
     passive = os.environ.get("OMP_WAIT_POLICY", "").upper() == "PASSIVE"
-    return _cached_session(str(path), path.stat().st_mtime_ns, torch.get_num_threads(), passive)
+    return _cached_session(str(path), path.stat().st_mtime_ns, threads, passive)
 
 
 def complete_inputs(given: dict[str, np.ndarray], needed: Sequence[str], outputs: Sequence[str], where: str) -> dict[str, np.ndarray]:
@@ -141,8 +141,12 @@ def complete_inputs(given: dict[str, np.ndarray], needed: Sequence[str], outputs
     return complete
 
 
-def onnx_forward(session, outputs: Sequence[str]) -> Forward:
-    """The per-batch forward of an ONNX Runtime session: padded int64 arrays in, named float32 arrays out."""
+def onnx_forward(session, outputs: Sequence[str], workers: int = 1) -> Forward:
+    """The per-batch forward of an ONNX Runtime session: padded int64 arrays in, named float32 arrays out.
+
+    ``workers``: how many batches the batching loop may run through the session at once (``Session.run``
+    is thread-safe and releases the GIL); see ``batch_forward`` for why.
+    """
     available = {o.name for o in session.get_outputs()}
     missing = [name for name in outputs if name not in available]
     if missing:
@@ -156,6 +160,7 @@ def onnx_forward(session, outputs: Sequence[str]) -> Forward:
         feed = complete_inputs({"input_ids": input_ids, "attention_mask": attention_mask, **extra}, needed, names, where)
         return dict(zip(names, session.run(names, feed)))
 
+    forward.workers = workers  # type: ignore[attr-defined]  # read by mtl.batching.concurrency
     return forward
 
 
@@ -173,7 +178,11 @@ def batch_forward(module: nn.Module, outputs: Sequence[str], runtime: str = "tor
     if unknown:
         raise ValueError(f"unknown outputs {unknown}: {type(module).__name__} gives {', '.join(module.OUTPUTS)}")
     if runtime != "torch":
-        yield onnx_forward(load_session(onnx_path(module, runtime)), outputs)
+        # One batch per thread, each on a single-threaded session, instead of every matrix product split
+        # over all threads: a batch of 32 short sentences is too small to split without the threads
+        # waiting on each other at every operator (BENCH_NOTE).
+        workers = torch.get_num_threads()
+        yield onnx_forward(load_session(onnx_path(module, runtime), threads=1), outputs, workers=workers)
         return
     device = next(module.parameters()).device
     was_training = module.training
