@@ -331,6 +331,7 @@ def _export_onnx(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``mtl`` console script."""
+    from mtl.config import ParamsError
     from mtl.data import DataError
 
     args = build_parser().parse_args(argv)
@@ -345,8 +346,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             _predict(args)
         elif args.command == "export-onnx":
             _export_onnx(args)
-    except (DataError, FileNotFoundError) as err:
-        # a bad row in the user's data (file:line), or data that is not there: one line, no traceback
+    except (DataError, FileNotFoundError, ParamsError) as err:
+        # a bad row in the user's data (file:line), data that is not there, or more rows asked than it has
+        # (--max_train_rows past what SST-2 train leaves after its dev split): one line, no traceback
         raise SystemExit(f"mtl {args.command}: error: {err}") from None
 
 
