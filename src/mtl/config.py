@@ -137,7 +137,8 @@ class EvaluateConfig:
 
 @dataclass(config=STRICT)
 class GateConfig:
-    """Minimum validation scores a new model needs before it may become ``champion`` (see ``mtl.gate``)."""
+    """Minimum scores on each data set's selection split (SST-2 dev, CoNLL-2003 validation; ``mtl.splits``) a new
+    model needs before it may become ``champion`` (see ``mtl.gate``)."""
 
     sentence_accuracy: Score = 0.8
     entity_f1: Score = 0.6
