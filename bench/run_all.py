@@ -40,6 +40,7 @@ QUICK_ARGS: dict[str, list[str]] = {
     "pipeline": [
         "--params-override",
         "prepare.sst2_train=64",
+        "prepare.sst2_dev=32",
         "prepare.sst2_validation=32",
         "prepare.conll_train=64",
         "prepare.conll_validation=32",

@@ -147,7 +147,7 @@ def project(tmp_path_factory, tokenizer, tiny_bert_config, raw_dir):
     BertModel(tiny_bert_config).save_pretrained(backbone)
     tokenizer.save_pretrained(backbone)
     params = yaml.safe_load((root / "params.yaml").read_text())
-    params["prepare"].update(raw_dir=str(raw_dir), sst2_train=48, sst2_validation=24, conll_train=48, conll_validation=24, conll_test=24, example_n=60)
+    params["prepare"].update(raw_dir=str(raw_dir), sst2_train=48, sst2_dev=24, sst2_validation=24, conll_train=48, conll_validation=24, conll_test=24, example_n=60)
     params["model"].update(name=str(backbone), max_length=48)
     params["train"].update(epochs=1, batch_size=16)
     # a tiny random backbone learns nothing in one epoch: open both gates so the first versions become @champion

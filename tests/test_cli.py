@@ -143,6 +143,13 @@ def test_fine_tune_on_bad_user_data_names_file_and_line(tmp_path):
 
 
 @pytest.mark.slow
+def test_fine_tune_on_more_real_rows_than_the_dev_split_leaves_says_so_in_one_line(raw_dir):
+    """SST-2 train loses its dev sentences and their phrases: asking for all 67,349 rows names the key that asks too much."""
+    with pytest.raises(SystemExit, match=r"mtl fine-tune: error: prepare.sst2_train: 67349 training sentences asked, but \d+ of the 67349 rows are left once the 872 dev"):
+        main(["fine-tune", "--data", "real", "--raw_dir", str(raw_dir), "--max_train_rows", "67349"])
+
+
+@pytest.mark.slow
 def test_demo_runs_end_to_end(capsys):
     main(["demo"])
     out = capsys.readouterr().out

@@ -29,9 +29,17 @@ def test_committed_params_yaml_is_valid_and_equals_the_code_defaults():
         assert section(params, name, cls) == cls(), f"params.yaml's {name} section differs from {cls.__name__}()"
 
 
+def test_params_yaml_spells_out_every_setting():
+    """A key missing from params.yaml would fall back to its code default, and `dvc exp run -S` could not set it."""
+    params = load_params(REPO / "params.yaml")
+    for name, cls in SECTIONS.items():
+        assert set(params[name]) == {f.name for f in dataclasses.fields(cls)}, name
+
+
 def test_defaults_are_the_tuned_ones():
     cfg = TrainConfig()
     assert (cfg.learning_rate, cfg.head_learning_rate, cfg.epochs, cfg.batch_size) == (1e-4, 1e-3, 3, 32)
+    assert (PrepareConfig().sst2_dev, PrepareConfig().sst2_validation) == (872, None)  # dev as large as validation
     export = ExportConfig()
     assert export.for_source("real").name == "mtl-pipeline" and export.for_source("example").name == "mtl-example"
 
@@ -55,6 +63,10 @@ def test_defaults_are_the_tuned_ones():
         ("align", AlignConfig, {"strategy": "last"}, "align.strategy: unknown alignment 'last': choose one of first, all"),
         ("align", AlignConfig, {"data": "imdb"}, "align.data: unknown setting; valid settings are strategy"),
         ("prepare", PrepareConfig, {"sst2_train": 0}, "prepare.sst2_train: Input should be greater than or equal to 1"),
+        ("prepare", PrepareConfig, {"sst2_dev": 0}, "prepare.sst2_dev: Input should be greater than or equal to 1"),
+        # no null: without a dev split SST-2 validation would choose the epoch and the champion again
+        ("prepare", PrepareConfig, {"sst2_dev": None}, "prepare.sst2_dev: Input should be a valid integer"),
+        ("prepare", PrepareConfig, {"sst2_devv": 872}, "prepare.sst2_devv: unknown setting; valid settings are raw_dir, sst2_train, sst2_dev,"),
         ("evaluate", EvaluateConfig, {"batch_size": 0}, "evaluate.batch_size: Input should be greater than or equal to 1"),
         ("export", ExportConfig, {"models": {"real": {"name": "m", "gate": {"entity_f1": "high"}}}}, "export.models.real.gate.entity_f1: Input should be a valid number"),
         ("export", ExportConfig, {"models": {"real": {"name": "m", "gate": {"entity_f1": 1.5}}}}, "export.models.real.gate.entity_f1: Input should be less than or equal to 1"),

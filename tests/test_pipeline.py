@@ -34,12 +34,20 @@ def test_repro_writes_lock_metrics_and_plots(project):
     assert (root / "dvc.lock").exists()
     scores = json.loads((root / "metrics/real/scores.json").read_text())
     assert set(scores) == {"sst2", "conll2003"}
+    # SST-2 dev (chose the epoch, drives the gate) and SST-2 validation (held out) are both scored
+    assert set(scores["sst2"]) == {"dev", "validation"} and set(scores["conll2003"]) == {"validation", "test"}
     assert 0 <= scores["sst2"]["validation"]["sentence_accuracy"] <= 1
     assert set(scores["conll2003"]["test"]["per_type_f1"]) == {"PER", "ORG", "LOC", "MISC"}
     for split in ("validation", "test"):  # the served figure sits beside the word-level one
         assert 0 <= scores["conll2003"][split]["served_entity_f1"] <= 1
     summary = json.loads((root / "metrics/real/metrics.json").read_text())
-    assert set(summary["conll"]) >= {"f1", "val_f1", "PER", "ORG", "LOC", "MISC", "served_f1"} and set(summary["sst2"]) == {"acc", "macro_f1"}
+    assert set(summary["conll"]) >= {"f1", "val_f1", "PER", "ORG", "LOC", "MISC", "served_f1"} and set(summary["sst2"]) == {"acc", "macro_f1", "dev_acc"}
+    assert summary["sst2"]["acc"] == round(scores["sst2"]["validation"]["sentence_accuracy"], 4)  # the held-out figure
+    assert summary["sst2"]["dev_acc"] == round(scores["sst2"]["dev"]["sentence_accuracy"], 4)
+    prepared = root / "data/prepared/real/sst2"
+    dev, train = pd.read_parquet(prepared / "dev.parquet"), pd.read_parquet(prepared / "train.parquet")
+    assert (len(dev), len(train)) == (24, 48) and not set(dev["text"]) & set(train["text"])
+    assert (root / "data/aligned/real/sst2/dev.parquet").is_file()  # align handles it like the other splits
     for source in ("real", "example"):
         assert (root / f"plots/{source}/learning_curves.png").stat().st_size > 1000
         assert (root / f"models/{source}/model/model.safetensors").is_file()
@@ -64,17 +72,20 @@ def test_mlflow_run_has_params_epoch_metrics_plots_and_tags(project):
     assert run.info.run_name == "repro-" + run_ok(["git", "rev-parse", "--short=7", "HEAD"], root, env).stdout.strip()
     assert run.data.params["train.epochs"] == "1" and run.data.params["source"] == "real"
     assert not any(k.startswith("export") for k in run.data.params), "gate settings are tags: params are write-once"
-    assert {"val_sentence_accuracy", "val_entity_f1", "test_entity_f1"} <= set(run.data.metrics)
+    assert {"dev_sentence_accuracy", "val_sentence_accuracy", "val_entity_f1", "test_entity_f1"} <= set(run.data.metrics)
     assert run.data.params["model.pooling"] == "mean"
     history = client.get_metric_history(run_id, "train_loss")
     assert [m.step for m in history] == [1]
-    assert "val_sst2_sentence_accuracy" in run.data.metrics and "conll2003_test_entity_f1" in run.data.metrics
+    # per epoch: the selection splits only (SST-2 dev, CoNLL validation); SST-2 validation is scored once, by evaluate
+    assert {"val_sst2_dev_sentence_accuracy", "val_conll2003_validation_entity_f1"} <= set(run.data.metrics)
+    assert not any(k.startswith("val_sst2_validation") for k in run.data.metrics)
+    assert "sst2_validation_sentence_accuracy" in run.data.metrics and "conll2003_test_entity_f1" in run.data.metrics
     assert 0 < run.data.metrics["train_seconds"] < 600
     assert "train_seconds" not in (root / "metrics/real/history.csv").read_text(), "timings would change dvc.lock"
     assert run.data.tags["git_commit"] == run_ok(["git", "rev-parse", "HEAD"], root, env).stdout.strip()
     assert any(k.startswith("data.data/prepared") for k in run.data.tags)
     artifacts = {a.path for a in client.list_artifacts(run_id, "plots")}
-    assert "plots/learning_curves.png" in artifacts and "plots/confusion_sst2_validation.png" in artifacts
+    assert {"plots/learning_curves.png", "plots/confusion_sst2_dev.png", "plots/confusion_sst2_validation.png"} <= artifacts
     example = client.get_run(json.loads((root / "models/example/registered.json").read_text())["run_id"])
     assert example.info.experiment_id != run.info.experiment_id and example.data.tags["mtl.source"] == "example"
 

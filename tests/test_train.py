@@ -146,3 +146,20 @@ def test_bf16_training_learns_and_keeps_float32_weights(make_tiny_model, example
     assert all(p.dtype == torch.float32 for p in model.parameters())
     losses = [epoch.train_loss for epoch in result.history]
     assert np.isfinite(losses).all() and losses[-1] < losses[0]
+
+
+def test_the_epoch_is_chosen_on_the_dev_split_never_on_held_out_validation(make_tiny_model, example_sets, monkeypatch):
+    """With a dev split (SST-2's case) the validation split is held out: its scores must not pick the epoch."""
+    import mtl.train
+    from mtl.splits import selection_sets
+
+    train_set = by_role(example_sets, "train")["example"]
+    dev, held_out = by_role(example_sets, "validation")["example"], by_role(example_sets, "test")["example"]
+    tables = {"example/train": train_set, "example/dev": dev, "example/validation": held_out}
+    # dev prefers epoch 1, the held-out split epoch 2
+    scores = {id(dev): iter([0.9, 0.1]), id(held_out): iter([0.1, 0.9])}
+    monkeypatch.setattr(mtl.train, "evaluate_table", lambda model, table, *args, **kwargs: {"sentence": {"accuracy": next(scores[id(table)])}})
+    seen = []
+    result = train(make_tiny_model(), by_role(tables, "train"), selection_sets(tables), _fast_cfg(epochs=2), seen.append, log=lambda _: None)
+    assert result.best_epoch == 1 and result.best_score == pytest.approx(0.9)
+    assert [set(epoch.validation) for epoch in seen] == [{"example_dev"}] * 2

@@ -111,7 +111,7 @@ def test_a_model_scored_on_other_validation_data_never_replaces_the_champion(com
     run_ok(["dvc", "exp", "run", "-S", "prepare.conll_validation=20"], root, env, timeout=1200)
     record = _registered(root)
     assert record["alias"] == "challenger" and record["version"] != champion
-    assert any("validation set differs from the champion's" in f for f in record["gate"]["failures"])
+    assert any("selection set differs from the champion's" in f for f in record["gate"]["failures"])
     assert str(_client(env).get_model_version_by_alias("mtl-pipeline", "champion").version) == champion
 
 

@@ -262,6 +262,7 @@ def _fine_tune(args: argparse.Namespace) -> None:
     from mtl.finetune import fine_tune
     from mtl.model import MultiTaskModel
     from mtl.pipeline import label_sets, prepare_custom, prepare_example, prepare_real
+    from mtl.splits import held_out_splits, splits_by_dataset
 
     if args.create_example_data:
         _write_example_data(args.example_output, args.n, args.seed)
@@ -298,7 +299,9 @@ def _fine_tune(args: argparse.Namespace) -> None:
     print(f"saved the model to {args.output_dir}; MLflow run {outcome['run_id']} (experiment mtl-cli)")
     if "version" in outcome:
         print(f"registered as {args.register} version {outcome['version']} (models:/{args.register}/{outcome['version']})")
-    held_out = {k: v for k, v in outcome["metrics"].items() if "_test_" in k} or outcome["metrics"]
+    # the splits that chose nothing (mtl.splits): CoNLL-2003 test and SST-2 validation, not SST-2 dev
+    held_out_prefixes = tuple(f"{d}_{s}_" for d, splits in splits_by_dataset(tables).items() for s in held_out_splits(splits))
+    held_out = {k: v for k, v in outcome["metrics"].items() if k.startswith(held_out_prefixes)} or outcome["metrics"]
     print("held-out: " + json.dumps({k: round(v, 4) for k, v in held_out.items()}))
 
 
@@ -344,6 +347,7 @@ def _export_onnx(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``mtl`` console script."""
+    from mtl.config import ParamsError
     from mtl.data import DataError
 
     args = build_parser().parse_args(argv)
@@ -358,8 +362,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             _predict(args)
         elif args.command == "export-onnx":
             _export_onnx(args)
-    except (DataError, FileNotFoundError) as err:
-        # a bad row in the user's data (file:line), or data that is not there: one line, no traceback
+    except (DataError, FileNotFoundError, ParamsError) as err:
+        # a bad row in the user's data (file:line), data that is not there, or more rows asked than it has
+        # (--max_train_rows past what SST-2 train leaves after its dev split): one line, no traceback
         raise SystemExit(f"mtl {args.command}: error: {err}") from None
 
 

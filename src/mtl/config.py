@@ -55,10 +55,14 @@ def check_source(source: str) -> str:
 
 @dataclass(config=STRICT)
 class PrepareConfig:
-    """``prepare``: where the raw data is, how much of it to use, and the generated example data."""
+    """``prepare``: where the raw data is, how much of it to use (and the SST-2 dev split), and the generated example data."""
 
     raw_dir: str = "../shared/data"
+    # drawn from the SST-2 train rows the dev split leaves (mtl.dev_split); None: all of them
     sst2_train: RowCap = 3000
+    # SST-2 dev sentences carved out of train: they choose the epoch and the champion (mtl.splits), so that
+    # SST-2 validation stays held out. Not optional: without it SST-2 validation would choose again.
+    sst2_dev: Annotated[int, Field(ge=1)] = 872
     sst2_validation: RowCap = None
     conll_train: RowCap = 3000
     conll_validation: RowCap = None
@@ -138,7 +142,8 @@ class EvaluateConfig:
 
 @dataclass(config=STRICT)
 class GateConfig:
-    """Minimum validation scores a new model needs before it may become ``champion`` (see ``mtl.gate``)."""
+    """Minimum scores on each data set's selection split (SST-2 dev, CoNLL-2003 validation; ``mtl.splits``) a new
+    model needs before it may become ``champion`` (see ``mtl.gate``)."""
 
     sentence_accuracy: Score = 0.8
     entity_f1: Score = 0.6

@@ -12,6 +12,7 @@ from mtl.encoding import word_ids_of
 from mtl.inference import RowPredictions, forward_rows, predict_texts
 from mtl.metrics import sentence_metrics, span_metrics, token_metrics
 from mtl.model import MultiTaskModel
+from mtl.splits import SHORT, held_out_splits, selection_split
 
 
 def evaluate_table(
@@ -94,7 +95,10 @@ def headline(metrics: dict) -> dict[str, float]:
 
 
 def selection_score(per_set: dict[str, dict], tasks: Sequence[str] = ("sentence", "token")) -> float:
-    """One number to pick the best epoch: the mean over sets of sentence accuracy and entity F1, for ``tasks`` only."""
+    """One number to pick the best epoch: the mean over sets of sentence accuracy and entity F1, for ``tasks`` only.
+
+    ``per_set`` holds the scores of the selection sets (``mtl.splits.selection_sets``), never a held-out split's.
+    """
     values = []
     for metrics in per_set.values():
         if "sentence" in metrics and "sentence" in tasks:
@@ -107,26 +111,34 @@ def selection_score(per_set: dict[str, dict], tasks: Sequence[str] = ("sentence"
 # Short names for the DVC summary (``dvc exp show`` must fit a terminal: its columns are the full key paths).
 SHORT_NAMES = {"conll2003": "conll"}
 SUMMARY_NAMES = {"sentence_accuracy": "acc", "sentence_macro_f1": "macro_f1", "entity_f1": "f1"}
+# Of a data set's held-out splits, the one its summary reports (the other held-out splits stay in scores.json).
+REPORT_ORDER: tuple[str, ...] = ("test", "validation")
 
 
 def summary(scores: dict[str, dict[str, dict]]) -> dict[str, dict[str, float]]:
     """The few numbers ``dvc exp show`` compares, from ``scores.json`` (``{dataset: {split: {...}}}``).
 
-    Each data set reports its test split when it has one, else its validation split (SST-2's labelled
-    test split does not exist): sentence ``acc`` and ``macro_f1``; entity ``f1``, F1 per type and the
-    served character-span F1 where scored; plus ``val_*`` for the validation scores that choose models
-    when a test split is reported. Precision, recall and everything else stay in ``scores.json`` and MLflow.
+    Plain keys are a held-out split's scores (``mtl.splits``): the test split where there is one, else a
+    held-out validation split (SST-2: its validation split, since SST-2 dev chooses). They are sentence
+    ``acc`` and ``macro_f1``; entity ``f1``, F1 per type and the served character-span F1 where scored.
+    The selection split's accuracy and entity F1 follow with its short name as prefix (``dev_acc`` for
+    SST-2, ``val_f1`` for CoNLL-2003), so which figure chose and which is held out shows in the key. A data
+    set with nothing held out reports its selection split under the plain keys. Precision, recall and
+    everything else stay in ``scores.json`` and MLflow.
     """
     out: dict[str, dict[str, float]] = {}
     for dataset, splits in scores.items():
-        reported = "test" if "test" in splits else "validation"
+        chosen_by = selection_split(splits)
+        held_out = held_out_splits(splits)
+        reported = next((s for s in REPORT_ORDER if s in held_out), chosen_by)
         values = splits[reported]
         entry = {name: round(values[key], 4) for key, name in SUMMARY_NAMES.items() if key in values}
         entry.update({kind: round(f1, 4) for kind, f1 in sorted(values.get("per_type_f1", {}).items())})
         if "served_entity_f1" in values:
             entry["served_f1"] = round(values["served_entity_f1"], 4)
-        if reported != "validation" and "validation" in splits:
-            chosen_by = splits["validation"]
-            entry.update({f"val_{SUMMARY_NAMES[k]}": round(chosen_by[k], 4) for k in ("sentence_accuracy", "entity_f1") if k in chosen_by})
+        if chosen_by is not None and reported != chosen_by:
+            prefix = SHORT[chosen_by]
+            chosen = splits[chosen_by]
+            entry.update({f"{prefix}_{SUMMARY_NAMES[k]}": round(chosen[k], 4) for k in ("sentence_accuracy", "entity_f1") if k in chosen})
         out[SHORT_NAMES.get(dataset, dataset)] = entry
     return out

@@ -15,6 +15,7 @@ import pandas as pd
 from mtl.evaluation import evaluate_table, headline
 from mtl.model import MultiTaskModel
 from mtl.pipeline import align_tables, by_role
+from mtl.splits import selection_sets
 from mtl.train import TrainConfig, train
 
 CLI_EXPERIMENT = "mtl-cli"
@@ -33,7 +34,7 @@ def plain(value: object) -> object:
 
 
 def held_out_metrics(model: MultiTaskModel, encoded: dict[str, pd.DataFrame]) -> dict[str, float]:
-    """Headline scores on every validation and test table, flat as ``<dataset>_<split>_<metric>`` (the pipeline's names)."""
+    """Headline scores on every table but training's (selection and held-out splits alike), flat as ``<dataset>_<split>_<metric>`` (the pipeline's names)."""
     metrics: dict[str, float] = {}
     for name, table in encoded.items():
         dataset, split = name.split("/")
@@ -73,7 +74,7 @@ def fine_tune(
             log(f"{name}: {report.truncated_words} words in {report.truncated_sentences} sentences cut by max_length={config.max_length}")
     if distributed.init_from_env() and not distributed.is_main():
         # under torchrun the other ranks train along; rank 0 alone tracks the run and writes the model
-        train(model, by_role(encoded, "train"), by_role(encoded, "validation"), cfg, log=log)
+        train(model, by_role(encoded, "train"), selection_sets(encoded), cfg, log=log)
         return {"run_id": None, "model_dir": None, "metrics": {}}
     tracking.configure(root)
     experiment_id = tracking.ensure_experiment(CLI_EXPERIMENT, root)
@@ -86,7 +87,7 @@ def fine_tune(
         model_params = {k: v for k, v in plain(config).items() if k not in ("sentence_labels", "token_labels", "extra")}
         params = {"train": plain(cfg), "model": model_params, **(extra_params or {})}
         mlflow.log_params(tracking.flatten(params))
-        result = train(model, by_role(encoded, "train"), by_role(encoded, "validation"), cfg, tracking.log_epoch, log=log)
+        result = train(model, by_role(encoded, "train"), selection_sets(encoded), cfg, tracking.log_epoch, log=log)
         mlflow.log_metrics({"best_epoch": result.best_epoch, "best_val_score": result.best_score})
         model.save(output_dir)
         metrics = held_out_metrics(model, encoded)

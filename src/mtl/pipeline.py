@@ -1,7 +1,7 @@
 """The pipeline's steps as library functions: the DVC stages and the CLI are thin callers of these.
 
-Tables are named ``<dataset>/<split>`` (``sst2/train``, ``conll2003/test``, ``example/validation``)
-and stored as ``<root>/<dataset>/<split>.parquet``.
+Tables are named ``<dataset>/<split>`` (``sst2/train``, ``sst2/dev``, ``conll2003/test``, ``example/validation``)
+and stored as ``<root>/<dataset>/<split>.parquet``; ``mtl.splits`` says which split of a data set chooses.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 from transformers import PreTrainedTokenizerBase
 
-from mtl.config import PrepareConfig, resolve_path
+from mtl.config import ParamsError, PrepareConfig, resolve_path
 from mtl.data import COLUMNS, CONLL_TAGS, SST2_LABELS, DataError, load_split, read_example, sample_rows
+from mtl.dev_split import NotEnoughRows, carve_dev
 from mtl.encoding import AlignReport, encode_table
 from mtl.example_data import EXAMPLE_SENTENCE_LABELS, EXAMPLE_SPLITS, EXAMPLE_TOKEN_LABELS, generate_examples
 from mtl.files import write_parquet
@@ -102,17 +103,30 @@ def prepare_custom(path: str | Path, validation_fraction: float = 0.2, seed: int
 
 
 def prepare_real(cfg: PrepareConfig) -> dict[str, pd.DataFrame]:
-    """SST-2 and CoNLL-2003 splits from ``cfg.raw_dir`` (else the Hub), each capped per ``cfg``."""
+    """SST-2 and CoNLL-2003 splits from ``cfg.raw_dir`` (else the Hub), each capped per ``cfg``.
+
+    SST-2 train is cut in two (``mtl.dev_split``): ``sst2/dev`` (``cfg.sst2_dev`` sentences, which choose the
+    epoch and the champion) and ``sst2/train`` (``cfg.sst2_train`` of the rows left), so SST-2 validation
+    stays held out. Asking for more rows than SST-2 train has raises ``ParamsError`` naming the keys.
+    """
+    # relative to the main repository, also when `dvc exp run --temp` runs this in a copy elsewhere
+    raw_dir = resolve_path(cfg.raw_dir)
+    try:
+        sst2 = carve_dev(load_split("sst2", "train", raw_dir), cfg.sst2_dev, cfg.sst2_train, cfg.seed)
+    except NotEnoughRows as err:
+        if err.part == "dev":
+            raise ParamsError(f"prepare.sst2_dev: {err} in SST-2 train: lower prepare.sst2_dev") from None
+        raise ParamsError(
+            f"prepare.sst2_train: {err} of SST-2 train (prepare.sst2_dev: {cfg.sst2_dev}): lower prepare.sst2_train, "
+            "or set it to null to train on every row left"
+        ) from None
+    tables = {"sst2/train": sst2.train, "sst2/dev": sst2.dev}
     caps = {
-        "sst2/train": cfg.sst2_train,
         "sst2/validation": cfg.sst2_validation,
         "conll2003/train": cfg.conll_train,
         "conll2003/validation": cfg.conll_validation,
         "conll2003/test": cfg.conll_test,
     }
-    # relative to the main repository, also when `dvc exp run --temp` runs this in a copy elsewhere
-    raw_dir = resolve_path(cfg.raw_dir)
-    tables = {}
     for name, cap in caps.items():
         dataset, split = name.split("/")
         tables[name] = sample_rows(load_split(dataset, split, raw_dir), cap, cfg.seed)

@@ -52,7 +52,7 @@ def per_entity_f1_png(per_type: dict[str, dict], path: str | Path, title: str) -
 
 
 def learning_curves_png(history: Sequence[dict], path: str | Path) -> Path:
-    """Training loss and validation metrics per epoch (``history`` rows: epoch, train_loss, val_* ...)."""
+    """Training loss and the selection sets' metrics per epoch (``history`` rows: epoch, train_loss, val_<dataset>_<split>_* ...)."""
     epochs = [row["epoch"] for row in history]
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
     for key in sorted({k for row in history for k in row if k.endswith("loss")}):
@@ -64,7 +64,7 @@ def learning_curves_png(history: Sequence[dict], path: str | Path) -> Path:
         right.plot(epochs, [row.get(key, np.nan) for row in history], marker="o", label=key[4:])
     right.set_xlabel("epoch")
     right.set_ylim(0, 1.02)
-    right.set_title("validation")
+    right.set_title("selection sets (choose the epoch)")
     right.legend(loc="lower right")
     for ax in (left, right):
         ax.set_xticks(epochs)

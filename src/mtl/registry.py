@@ -16,8 +16,12 @@ from mtl.gate import Decision
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
-SCORE_TAG = "score."  # version tag prefix: the gated validation scores
-DATA_TAG = "validation_md5."  # version tag prefix: a fingerprint of each validation set
+SCORE_TAG = "score."  # version tag prefix: the gated scores, ``score.<dataset>.<split>.<metric>``
+DATA_TAG = "selection_md5."  # version tag prefix: a fingerprint of each selection set, ``selection_md5.<dataset>.<split>``
+# Versions registered before SST-2 had a dev split fingerprinted each data set's validation split as
+# ``validation_md5.<dataset>``; read back as ``<dataset>.validation``, so such a champion still compares on
+# CoNLL-2003 (on SST-2 it was chosen on another split, which the gate never compares: mtl.gate.decide).
+LEGACY_DATA_TAG = "validation_md5."
 CODE_TAG = "mtl.code_md5"  # the md5 of the package code the version ships
 
 
@@ -40,15 +44,16 @@ def aliased(name: str, alias: str) -> ModelVersion | None:
 
 
 def recorded_scores(version: ModelVersion) -> tuple[dict[str, float], dict[str, str]]:
-    """The gated scores and validation fingerprints recorded on ``version`` by ``record``."""
+    """The gated scores and the selection sets' fingerprints (keyed ``<dataset>.<split>``) recorded on ``version``."""
     tags = version.tags or {}
     scores = {k[len(SCORE_TAG) :]: float(v) for k, v in tags.items() if k.startswith(SCORE_TAG)}
-    data = {k[len(DATA_TAG) :]: v for k, v in tags.items() if k.startswith(DATA_TAG)}
+    data = {f"{k[len(LEGACY_DATA_TAG) :]}.validation": v for k, v in tags.items() if k.startswith(LEGACY_DATA_TAG)}
+    data.update({k[len(DATA_TAG) :]: v for k, v in tags.items() if k.startswith(DATA_TAG)})
     return scores, data
 
 
 def record(version: ModelVersion, scores: Mapping[str, float], fingerprints: Mapping[str, str], decision: Decision) -> None:
-    """Tag ``version`` with its scores, its validation sets' fingerprints and the gate's verdict (tags are mutable)."""
+    """Tag ``version`` with its scores, its selection sets' fingerprints and the gate's verdict (tags are mutable)."""
     client = MlflowClient()
     tags = {f"{SCORE_TAG}{k}": repr(v) for k, v in scores.items()}
     tags.update({f"{DATA_TAG}{k}": v for k, v in fingerprints.items()})

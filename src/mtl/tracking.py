@@ -19,6 +19,7 @@ from mlflow.tracking import MlflowClient
 
 from mtl.config import project_root
 from mtl.evaluation import headline
+from mtl.splits import SHORT, check_split
 from mtl.train import EpochResult
 
 DEFAULT_STORE = Path("mlruns")
@@ -123,7 +124,8 @@ def run_tags(source: str) -> dict[str, str]:
 
 
 def epoch_metrics(result: EpochResult) -> dict[str, float]:
-    """Flat MLflow metrics for one epoch: training losses, speed, and each validation set's headline."""
+    """Flat MLflow metrics for one epoch: training losses, speed, the selection score (``val_score``) and
+    each selection set's headline as ``val_<dataset>_<split>_<metric>`` (``val_sst2_dev_sentence_accuracy``)."""
     metrics = {
         "train_loss": result.train_loss,
         "train_seconds": result.train_seconds,
@@ -144,15 +146,19 @@ def log_epoch(result: EpochResult) -> None:
 def headline_metrics(metrics: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> dict[str, float]:
     """The few scores the MLflow runs table compares, under names that are the same for every data source.
 
-    ``metrics`` is ``metrics.json``'s shape: ``{dataset: {split: {metric: value}}}``; e.g. ``val_entity_f1``.
+    ``metrics`` is ``scores.json``'s shape: ``{dataset: {split: {metric: value}}}``. Each name is the split's
+    short name and the metric (``mtl.splits.SHORT``): ``dev_sentence_accuracy`` (SST-2 dev, which chooses),
+    ``val_sentence_accuracy`` (SST-2 validation, held out), ``val_entity_f1`` and ``test_entity_f1``
+    (CoNLL-2003). Each data set labels one task, so no two data sets share a name.
     """
-    short = {"validation": "val", "test": "test"}
     flat: dict[str, float] = {}
     for splits in metrics.values():
         for split, scores in splits.items():
+            if split == "train":
+                continue
             for key in ("sentence_accuracy", "entity_f1", "served_entity_f1"):
-                if key in scores and split in short:
-                    flat[f"{short[split]}_{key}"] = float(scores[key])
+                if key in scores:
+                    flat[f"{SHORT[check_split(split)]}_{key}"] = float(scores[key])
     return flat
 
 

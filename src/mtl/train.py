@@ -30,7 +30,7 @@ from mtl.sampling import cycle_batches, task_schedule
 
 @dataclass
 class EpochResult:
-    """What one epoch did: training losses, validation metrics per set, and speed."""
+    """What one epoch did: training losses, metrics per selection set (``validation``), and speed."""
 
     epoch: int
     train_loss: float
@@ -81,7 +81,7 @@ def _usable_sets(train_sets: dict[str, pd.DataFrame], weights: TaskWeights, log:
 def train(
     model: MultiTaskModel,
     train_sets: dict[str, pd.DataFrame],
-    validation_sets: dict[str, pd.DataFrame],
+    selection_sets: dict[str, pd.DataFrame],
     cfg: TrainConfig,
     on_epoch_end: Callable[[EpochResult], None] | None = None,
     log: Callable[[str], None] = print,
@@ -89,8 +89,9 @@ def train(
     """Train ``model`` in place on encoded tables; afterwards it holds the best epoch's weights.
 
     Each step takes one batch from one set (the schedule mixes sets per ``cfg.sampling``); a task the
-    batch does not label adds no loss. After each epoch the model is scored on every validation set and
-    ``on_epoch_end`` gets the result (the tracking hook).
+    batch does not label adds no loss. After each epoch the model is scored on every set of
+    ``selection_sets`` (each data set's selection split, ``mtl.splits.selection_sets``: never a held-out
+    split), the best epoch by ``selection_score`` is kept, and ``on_epoch_end`` gets the result (the tracking hook).
 
     Under ``torchrun`` the same call trains one model on all processes (``mtl.distributed``):
     ``cfg.batch_size`` is the global batch, each rank trains on its share of it, validation and
@@ -162,7 +163,7 @@ def train(
         bar.close()
         train_seconds = time.perf_counter() - started
         # scored once, on rank 0; every rank gets the result and so keeps the same best epoch
-        validation = distributed.on_main(lambda: {n: evaluate_table(model, t, cfg.eval_batch_size) for n, t in validation_sets.items()})
+        validation = distributed.on_main(lambda: {n: evaluate_table(model, t, cfg.eval_batch_size) for n, t in selection_sets.items()})
         # only the tasks being trained choose the epoch: an untrained head's score is noise
         score = selection_score(validation, cfg.task_weights.trained())
         result = EpochResult(
@@ -176,9 +177,9 @@ def train(
             sentences_per_second=seen / train_seconds if train_seconds > 0 else 0.0,
         )
         history.append(result)
-        log(f"epoch {epoch}: loss {result.train_loss:.4f}, validation score {score:.4f}, {result.sentences_per_second:.1f} sentences/s")
-        # without validation sets there is nothing to choose by: the last epoch is kept
-        if score > best_score or not validation_sets:
+        log(f"epoch {epoch}: loss {result.train_loss:.4f}, selection score {score:.4f}, {result.sentences_per_second:.1f} sentences/s")
+        # without selection sets there is nothing to choose by: the last epoch is kept
+        if score > best_score or not selection_sets:
             best_score, best_epoch = score, epoch
             best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
         if on_epoch_end is not None and distributed.is_main():
@@ -186,6 +187,6 @@ def train(
 
     if best_state is not None and best_epoch != cfg.epochs:
         model.load_state_dict(best_state)
-        log(f"kept the weights of epoch {best_epoch} (validation score {best_score:.4f})")
+        log(f"kept the weights of epoch {best_epoch} (selection score {best_score:.4f})")
     model.eval()
     return TrainResult(history, best_epoch, best_score, parameters)

@@ -1,4 +1,8 @@
-"""Stage evaluate: validation and test scores per task, PNG plots; all logged to the model's MLflow run."""
+"""Stage evaluate: scores per task on every split but train (selection and held-out alike), PNG plots; all logged to the model's MLflow run.
+
+Which split chose and which is held out is ``mtl.splits``' rule (SST-2: dev chose, validation held out;
+CoNLL-2003: validation chose, test held out); the summary for ``dvc metrics`` keys them apart.
+"""
 
 from __future__ import annotations
 
@@ -57,7 +61,7 @@ def draw_plots(results: dict[str, dict], history: Path, out: Path) -> list[Path]
 
 
 def run(source: str, batch_size: int) -> dict:
-    """Score ``source``'s model on its validation and test sets; write scores, the summary and plots; log them all."""
+    """Score ``source``'s model on every split but train; write scores, the summary and plots; log them all."""
     paths = Paths(source)
     model = MultiTaskModel.load(paths.model)
     scores, results = score_tables(model, read_tables(paths.aligned), batch_size)

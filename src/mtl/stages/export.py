@@ -18,6 +18,7 @@ from mtl.config import ExportConfig
 from mtl.files import dir_hash, write_json
 from mtl.pipeline import read_tables, table_fingerprint
 from mtl.serving import code_hash, log_pyfunc
+from mtl.splits import selection_split, splits_by_dataset
 from mtl.stages import Paths, log
 
 # Test hook (documented in the README): set to make export fail right after the model is logged and
@@ -25,10 +26,16 @@ from mtl.stages import Paths, log
 FAIL_AFTER_LOG = "MTL_TEST_FAIL_EXPORT_AFTER_LOG"
 
 
-def validation_fingerprints(prepared: Path) -> dict[str, str]:
-    """A content fingerprint of each data set's validation split, so the gate compares only like with like."""
+def selection_fingerprints(prepared: Path) -> dict[str, str]:
+    """A content fingerprint of each data set's selection split, keyed ``<dataset>.<split>`` (``mtl.splits``),
+    so the gate compares only like with like; held-out splits are not the gate's business."""
     tables = read_tables(prepared)
-    return {name.split("/")[0]: table_fingerprint(t) for name, t in tables.items() if name.endswith("/validation")}
+    fingerprints = {}
+    for dataset, splits in splits_by_dataset(tables).items():
+        split = selection_split(splits)
+        if split is not None:
+            fingerprints[f"{dataset}.{split}"] = table_fingerprint(tables[f"{dataset}/{split}"])
+    return fingerprints
 
 
 def run(source: str, cfg: ExportConfig) -> dict:
@@ -36,8 +43,8 @@ def run(source: str, cfg: ExportConfig) -> dict:
     paths = Paths(source)
     settings = cfg.for_source(source)
     name = settings.name
-    scores = gate.validation_scores(json.loads(paths.scores.read_text()))
-    fingerprints = validation_fingerprints(paths.prepared)
+    scores = gate.selection_scores(json.loads(paths.scores.read_text()))
+    fingerprints = selection_fingerprints(paths.prepared)
     tracking.configure()
     client = MlflowClient()
     training_run = tracking.find_run(dir_hash(paths.model))
@@ -56,7 +63,7 @@ def run(source: str, cfg: ExportConfig) -> dict:
     champion_scores, comparable = None, None
     if champion is not None:
         champion_scores, champion_data = registry.recorded_scores(champion)
-        comparable = {s: champion_data.get(s.split(".")[0]) == fingerprints.get(s.split(".")[0]) for s in champion_scores}
+        comparable = {s: champion_data.get(gate.scored_set(s)) == fingerprints.get(gate.scored_set(s)) for s in champion_scores}
     thresholds = {"sentence_accuracy": settings.gate.sentence_accuracy, "entity_f1": settings.gate.entity_f1}
     decision = gate.decide(scores, thresholds, champion_scores, cfg.tolerance, comparable)
     registry.record(version, scores, fingerprints, decision)

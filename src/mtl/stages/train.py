@@ -15,6 +15,7 @@ from mtl.config import ModelParams, TrainConfig
 from mtl.files import dir_hash, replace_dir, write_atomic
 from mtl.model import ModelConfig, MultiTaskModel
 from mtl.pipeline import by_role, read_tables
+from mtl.splits import selection_sets
 from mtl.stages import Paths, log
 from mtl.train import EpochResult, train
 
@@ -50,7 +51,9 @@ def read_history(path: Path) -> list[dict]:
 def run(source: str, model_params: ModelParams, cfg: TrainConfig, logged_params: Mapping) -> dict:
     """Train on ``source``'s aligned tables in a new MLflow run; save the model and the history.
 
-    The run is tagged with the saved model's content hash, which is how evaluate and export find it.
+    The epoch is chosen on each data set's selection split (``mtl.splits``: SST-2 dev, CoNLL-2003
+    validation), never on a held-out one. The run is tagged with the saved model's content hash, which is
+    how evaluate and export find it.
     """
     paths = Paths(source)
     cfg = cfg.for_source(source)
@@ -71,7 +74,7 @@ def run(source: str, model_params: ModelParams, cfg: TrainConfig, logged_params:
     model = MultiTaskModel.from_backbone(config, seed=cfg.seed)
     if distributed.init_from_env() and not distributed.is_main():
         # under torchrun the other ranks train along; rank 0 alone tracks the run and writes the outputs
-        result = train(model, by_role(tables, "train"), by_role(tables, "validation"), cfg)
+        result = train(model, by_role(tables, "train"), selection_sets(tables), cfg)
         return {"run_id": None, "best_epoch": result.best_epoch, "best_score": result.best_score}
     tracking.configure()
     experiment_id = tracking.ensure_experiment(EXPERIMENTS[source])
@@ -83,7 +86,7 @@ def run(source: str, model_params: ModelParams, cfg: TrainConfig, logged_params:
             tracking.log_epoch(result)
             history.append(history_row(result))
 
-        result = train(model, by_role(tables, "train"), by_role(tables, "validation"), cfg, on_epoch_end, log=log.info)
+        result = train(model, by_role(tables, "train"), selection_sets(tables), cfg, on_epoch_end, log=log.info)
         mlflow.log_metrics({"best_epoch": result.best_epoch, "best_val_score": result.best_score})
         for component, counts in result.parameters.items():
             mlflow.log_params({f"params.{component}.{k}": v for k, v in counts.items()})
