@@ -76,11 +76,11 @@ def main() -> None:
     graphs = tempfile.TemporaryDirectory(prefix="bench-two-tasks-onnx-")
     exported = {}
     if args.runtime != "torch":
-        from mtl.onnx_export import export_int8, export_onnx
+        from mtl.onnx_export import export_onnx, quantize_onnx
 
         exported["onnx"] = export_onnx(ours, Path(graphs.name) / ONNX_FILES["onnx"])
         if args.runtime == "onnx-int8":
-            exported["onnx-int8"] = export_int8(ours, Path(graphs.name) / ONNX_FILES["onnx-int8"])
+            exported["onnx-int8"] = quantize_onnx(exported["onnx"]["path"], Path(graphs.name) / ONNX_FILES["onnx-int8"])
         attach_onnx(ours, graphs.name)
     lengths = [len(ids) for ids in input_ids]
 

@@ -91,7 +91,7 @@ def main() -> None:
     import numpy as np
     import torch
 
-    from mtl.evaluation import headline, score_rows, table_rows
+    from mtl.evaluation import headline, score_rows, served_entity_metrics, table_rows
     from mtl.inference import RowPredictions
     from mtl.pipeline import read_tables
 
@@ -119,6 +119,10 @@ def main() -> None:
     for n in names:
         for name, table in tables.items():
             scores[n][name] = headline(score_rows(model, table, rows[n][name]))
+            # what a user of the served model gets: plain text in, entities by character span (not timed)
+            served = served_entity_metrics(model, table, args.batch_size, **SETTINGS[n])
+            if served is not None:
+                scores[n][name]["served_entity_f1"] = served["f1"]
 
     base = statistics.median(seconds["fp32"])
     print(f"model {args.model}; {n_rows} sentences in {len(tables)} tables; threads {torch.get_num_threads()}")

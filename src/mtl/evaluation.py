@@ -56,12 +56,14 @@ def score_rows(model: MultiTaskModel, table: pd.DataFrame, rows: RowPredictions)
     return result
 
 
-def served_entity_metrics(model: MultiTaskModel, table: pd.DataFrame, batch_size: int = 64, precision: str = "fp32") -> dict | None:
+def served_entity_metrics(
+    model: MultiTaskModel, table: pd.DataFrame, batch_size: int = 64, precision: str = "fp32", runtime: str = "torch"
+) -> dict | None:
     """Entity scores as a user of the served model sees them: plain text in, character spans out.
 
     Each tagged row's words are joined with single spaces and sent through ``predict_texts`` (the
     served code path, word splitting included); its entities are matched to the gold ones by exact
-    character span and type. None when the table tags no rows.
+    character span and type, with the forward pass on ``runtime``. None when the table tags no rows.
     """
     tagged = [i for i, tags in enumerate(table["word_tags"]) if tags is not None]
     if not tagged:
@@ -76,7 +78,7 @@ def served_entity_metrics(model: MultiTaskModel, table: pd.DataFrame, batch_size
         text = " ".join(words)
         texts.append(text)
         gold.append([(e.start, e.end, e.type) for e in group_entities(text, list(table["word_tags"].iloc[i]), offsets)])
-    answers = predict_texts(model, texts, batch_size=batch_size, precision=precision)
+    answers = predict_texts(model, texts, batch_size=batch_size, precision=precision, runtime=runtime)
     predicted = [[(e["start"], e["end"], e["type"]) for e in a["entities"]] for a in answers]
     return span_metrics(gold, predicted)
 
