@@ -1,23 +1,35 @@
-"""The full-data results table: collect the source runs from MLflow, then render the README's table.
+"""The full-data results table: collect the pipeline runs from MLflow, then render the README's table.
 
-    .venv/bin/python experiments/results.py collect full-mtl full-sentence-only full-token-only
-    .venv/bin/python experiments/results.py table
+    .venv/bin/python experiments/results.py collect full-mtl-s42 full-mtl-s43
+    .venv/bin/python experiments/results.py table            # this comparison (SST-2 dev split in force)
+    .venv/bin/python experiments/results.py table --legacy   # the earlier 1-epoch runs, before the dev split
 
-``collect NAME...`` finds the newest pipeline run whose ``dvc_exp_name`` tag is NAME (experiment
-``mtl-pipeline``) and writes ``experiments/results/NAME.json``: its ``metrics/scores.json`` artifact
-plus a ``training`` block (run id, git commit, epochs, training seconds, sentences per second, the
-train params). The Hugging Face peers write the same shape themselves (``experiments/hf_peer.py``).
+**Names.** A run is named ``<configuration>-s<seed>`` (``full-mtl-s42``, ``hf-conll-s43``); the table
+groups runs by configuration and adds one mean ± spread row per configuration with two or more seeds.
+Older names (``full-mtl``, ``full-mtl-seed43``) still parse: no suffix means no seed recorded.
 
-``table`` renders every training result under ``experiments/results/`` (a JSON with a ``training``
-block) as one markdown table, in ``ROWS`` order.
+**collect NAME...** finds the newest run of experiment ``mtl-pipeline`` whose ``dvc_exp_name`` tag or run
+name is NAME and that has final scores (evaluate logged them), and writes ``<results-dir>/NAME.json``:
+the scores of every split, rebuilt from the run's MLflow metrics (``sst2_dev_sentence_accuracy``,
+``conll2003_test_f1_PER``, ``conll2003_test_served_entity_f1``, ... as ``mtl.stages.evaluate`` logs
+them; the same shape as ``metrics/real/scores.json``), plus a ``training`` block: run id, git commit,
+epochs, best epoch, training seconds, the settings, and ``sst2_dev`` (the size of the SST-2 dev split
+the run was made with). The Hugging Face peers write the same shape themselves (``experiments/hf_peer.py``).
+
+**table** renders every result under the results directory that has a ``training`` block. A result
+whose ``training`` has no ``sst2_dev`` predates the SST-2 dev split: those are *legacy* and appear only
+in ``table --legacy``, never averaged with the current runs. Missing cells (an untrained head, a split
+the run did not score) are ``–``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
-import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -25,22 +37,85 @@ RESULTS = REPO / "experiments" / "results"
 if str(REPO / "src") not in sys.path:
     sys.path.insert(0, str(REPO / "src"))
 
-# file stem -> what the table calls it; stems not listed here come after these, by name
-ROWS = {
-    "full-mtl": "**multi-task (ours)**",
-    "full-mtl-seed43": "multi-task, seed 43",
-    "full-mtl-token-w0.5": "multi-task, token loss weight 0.5",
+from mtl.splits import SPLITS  # noqa: E402  (light: no torch, no pandas)
+
+EXPERIMENT = "mtl-pipeline"
+DATASETS = ("sst2", "conll2003")  # the data sets of the ``real`` source, as evaluate names them
+ENTITY_TYPES = ("PER", "LOC", "ORG", "MISC")
+MISSING = "–"
+
+# configuration -> what the table calls it, in table order; configurations not listed come after, by name
+LABELS = {
+    "full-mtl": "multi-task (ours)",
     "full-sentence-only": "sentence-only (ours, token weight 0)",
-    "full-sentence-only-seed43": "sentence-only, seed 43",
     "full-token-only": "token-only (ours, sentence weight 0)",
     "hf-sst2": "HF peer: `run_glue` recipe",
     "hf-conll": "HF peer: `run_ner` recipe",
+    # legacy configurations, kept so the earlier table renders with its own words
+    "full-mtl-token-w0.5": "multi-task, token loss weight 0.5",
 }
-ENTITY_TYPES = ("PER", "LOC", "ORG", "MISC")
+# ``-s42`` (this scheme) or ``-seed43`` (the legacy runs) at the end of a name is the seed
+_SEED_SUFFIX = re.compile(r"^(?P<configuration>.+?)-s(?:eed)?(?P<seed>\d+)$")
 
 
-def collect(name: str, experiment: str = "mtl-pipeline") -> dict:
-    """The metrics and training facts of the newest pipeline run tagged ``dvc_exp_name = name``."""
+def parse_name(name: str) -> tuple[str, int | None]:
+    """``"full-mtl-s42"`` → ``("full-mtl", 42)``; ``"full-mtl-seed43"`` → ``("full-mtl", 43)``; no suffix → ``(name, None)``."""
+    match = _SEED_SUFFIX.match(name)
+    if match is None:
+        return name, None
+    return match["configuration"], int(match["seed"])
+
+
+def run_name(configuration: str, seed: int) -> str:
+    """The systematic name of one run: ``run_name("full-mtl", 42)`` → ``"full-mtl-s42"``."""
+    return f"{configuration}-s{seed}"
+
+
+# ---------------------------------------------------------------------------------------------- collect
+
+
+def scores_from_metrics(metrics: Mapping[str, float]) -> dict[str, dict[str, dict]]:
+    """``scores.json``'s shape from a run's flat MLflow metrics, as evaluate logs them.
+
+    ``sst2_dev_sentence_accuracy`` → ``{"sst2": {"dev": {"sentence_accuracy": ...}}}`` and
+    ``conll2003_test_f1_PER`` → ``{"conll2003": {"test": {"per_type_f1": {"PER": ...}}}}``. Keys of other
+    shapes (per-epoch ``val_...``, headline ``dev_sentence_accuracy``, losses) are left out.
+    """
+    scores: dict[str, dict[str, dict]] = {}
+    for key, value in metrics.items():
+        dataset = next((d for d in DATASETS if key.startswith(f"{d}_")), None)
+        if dataset is None:
+            continue
+        rest = key[len(dataset) + 1 :]
+        split = next((s for s in SPLITS if rest.startswith(f"{s}_")), None)
+        if split is None or split == "train":
+            continue
+        metric = rest[len(split) + 1 :]
+        entry = scores.setdefault(dataset, {}).setdefault(split, {})
+        if metric.startswith("f1_"):  # evaluate renames per_type_f1.PER to f1_PER
+            entry.setdefault("per_type_f1", {})[metric[3:]] = round(float(value), 6)
+        else:
+            entry[metric] = round(float(value), 6)
+    return scores
+
+
+def _find_run(client, experiment_id: str, name: str):
+    """The newest run named ``name`` (``dvc_exp_name`` tag or run name) that has final scores."""
+    found = {}
+    for where in (f"tags.dvc_exp_name = '{name}'", f"attributes.run_name = '{name}'"):
+        for run in client.search_runs([experiment_id], filter_string=where, order_by=["attributes.start_time DESC"]):
+            found[run.info.run_id] = run
+    if not found:
+        raise SystemExit(f"no run tagged dvc_exp_name={name!r} or named {name!r} in experiment {EXPERIMENT!r}")
+    # a run that stopped before evaluate (killed, failed) has no final scores: skip it, keep the last complete one
+    complete = [r for r in found.values() if scores_from_metrics(r.data.metrics)]
+    if not complete:
+        raise SystemExit(f"{len(found)} run(s) named {name!r}, none with final scores: did the evaluate stage run?")
+    return max(complete, key=lambda r: r.info.start_time)
+
+
+def collect(name: str, experiment: str = EXPERIMENT) -> dict:
+    """The final scores and training facts of the newest complete pipeline run called ``name``."""
     import mlflow
     from mlflow.tracking import MlflowClient
 
@@ -51,25 +126,19 @@ def collect(name: str, experiment: str = "mtl-pipeline") -> dict:
     found = client.get_experiment_by_name(experiment)
     if found is None:
         raise SystemExit(f"no MLflow experiment {experiment!r} in {mlflow.get_tracking_uri()}")
-    runs = client.search_runs(
-        [found.experiment_id], filter_string=f"tags.dvc_exp_name = '{name}'", order_by=["attributes.start_time DESC"], max_results=1
-    )
-    if not runs:
-        raise SystemExit(f"no run tagged dvc_exp_name={name!r} in experiment {experiment!r}")
-    run = runs[0]
-    with tempfile.TemporaryDirectory() as tmp:
-        metrics = json.loads(Path(client.download_artifacts(run.info.run_id, "metrics/scores.json", tmp)).read_text())
-    epochs = client.get_metric_history(run.info.run_id, "train_loss")
-    speed = [m.value for m in client.get_metric_history(run.info.run_id, "sentences_per_second")]
-    seconds = [m.value for m in client.get_metric_history(run.info.run_id, "train_seconds")]
+    run = _find_run(client, found.experiment_id, name)
+    run_id = run.info.run_id
+    epochs = client.get_metric_history(run_id, "train_loss")
+    speed = [m.value for m in client.get_metric_history(run_id, "sentences_per_second")]
+    seconds = [m.value for m in client.get_metric_history(run_id, "train_seconds")]
     if seconds:
-        train_seconds, source = sum(seconds), "training steps (train_seconds per epoch)"
+        train_seconds, source = sum(seconds), "training steps (train_seconds per epoch, validation excluded)"
     else:  # runs logged before train_seconds existed: run start to the last epoch, validation included
         train_seconds = (max(m.timestamp for m in epochs) - run.info.start_time) / 1000
         source = "run start to last epoch logged (includes model loading and per-epoch validation)"
     params = run.data.params
     training = {
-        "run_id": run.info.run_id,
+        "run_id": run_id,
         "dvc_exp_name": name,
         "git_commit": run.data.tags.get("git_commit"),
         "epochs": len(epochs),
@@ -79,63 +148,196 @@ def collect(name: str, experiment: str = "mtl-pipeline") -> dict:
         "sentences_per_second": round(sum(speed) / len(speed), 1) if speed else None,
         "settings": {k: v for k, v in sorted(params.items()) if k.startswith(("train.", "model.", "align.", "prepare."))},
     }
-    return {**metrics, "training": training}
+    if "prepare.sst2_dev" in params:  # absent: the run predates the dev split (legacy)
+        training["sst2_dev"] = int(params["prepare.sst2_dev"])
+    return {**scores_from_metrics(run.data.metrics), "training": training}
 
 
-def _fmt(value: float | None) -> str:
-    return "–" if value is None else f"{value:.3f}"
+# ------------------------------------------------------------------------------------------------ table
 
 
-def table(results: dict[str, dict]) -> str:
-    """One markdown row per result: SST-2 accuracy, CoNLL F1 (validation, test, test per type), time."""
-    header = ["run", "SST-2 val acc", "CoNLL val F1", "CoNLL test F1", *(f"test {t}" for t in ENTITY_TYPES), "train time", "sent/s"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    order = [s for s in ROWS if s in results] + sorted(s for s in results if s not in ROWS)
-    for stem in order:
-        result = results[stem]
-        sst2 = result.get("sst2", {}).get("validation", {})
-        conll = result.get("conll2003", {})
-        # a single-task run of ours still scores the other head, untrained: that column is not a result
-        weights = {k: float(v) for k, v in result["training"].get("settings", {}).items() if k.startswith("train.task_weights.")}
-        if weights.get("train.task_weights.sentence", 1.0) == 0:
-            sst2 = {}
-        if weights.get("train.task_weights.token", 1.0) == 0:
-            conll = {}
-        test = conll.get("test", {})
-        training = result["training"]
-        minutes = training["train_seconds"] / 60
-        cells = [
-            ROWS.get(stem, stem),
-            _fmt(sst2.get("sentence_accuracy")),
-            _fmt(conll.get("validation", {}).get("entity_f1")),
-            _fmt(test.get("entity_f1")),
-            *(_fmt(test.get("per_type_f1", {}).get(t)) for t in ENTITY_TYPES),
-            f"{minutes:.1f} min",
-            f"{training['sentences_per_second']:.0f}" if training.get("sentences_per_second") else "–",
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
+@dataclass(frozen=True)
+class Column:
+    """One table column: its header, and where its value sits in a result (``dataset``, ``split``, metric path)."""
+
+    header: str
+    dataset: str
+    split: str
+    path: tuple[str, ...]
+
+
+SCORE_COLUMNS: tuple[Column, ...] = (
+    Column("SST-2 dev acc", "sst2", "dev", ("sentence_accuracy",)),
+    Column("SST-2 val acc", "sst2", "validation", ("sentence_accuracy",)),
+    Column("CoNLL val F1", "conll2003", "validation", ("entity_f1",)),
+    Column("CoNLL test F1", "conll2003", "test", ("entity_f1",)),
+    *(Column(f"test {t}", "conll2003", "test", ("per_type_f1", t)) for t in ENTITY_TYPES),
+    Column("served test F1", "conll2003", "test", ("served_entity_f1",)),
+)
+TIME_HEADER = "train time"
+# the columns a configuration is compared on in the noise statement (the headline scores)
+COMPARED = ("SST-2 dev acc", "SST-2 val acc", "CoNLL val F1", "CoNLL test F1", "served test F1")
+
+
+def _trained_tasks(result: Mapping) -> set[str]:
+    """The tasks a run trained: a task weight of 0 leaves that head untrained, so its scores are no result."""
+    settings = result.get("training", {}).get("settings", {})
+    weights = {task: float(settings.get(f"train.task_weights.{task}", 1.0)) for task in ("sentence", "token")}
+    return {task for task, weight in weights.items() if weight != 0}
+
+
+def row_values(result: Mapping) -> dict[str, float | None]:
+    """The table's numbers for one result, by header; None where the run has no such score (or did not train that head)."""
+    trained = _trained_tasks(result)
+    values: dict[str, float | None] = {}
+    for column in SCORE_COLUMNS:
+        task = "sentence" if column.dataset == "sst2" else "token"
+        value = result.get(column.dataset, {}).get(column.split, {}) if task in trained else {}
+        for key in column.path:
+            value = value.get(key) if isinstance(value, Mapping) else None
+        values[column.header] = None if value is None else float(value)
+    seconds = result.get("training", {}).get("train_seconds")
+    values[TIME_HEADER] = None if seconds is None else float(seconds) / 60
+    return values
+
+
+def mean_spread(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and spread of ``values``; spread = half the range, so mean ± spread covers every seed.
+
+    Half the range rather than a standard deviation: with two or three seeds a standard deviation is
+    itself noise, while the range says plainly where the runs fell. Raises ValueError when empty.
+    """
+    if not values:
+        raise ValueError("mean_spread of no values")
+    return sum(values) / len(values), (max(values) - min(values)) / 2
+
+
+def _fmt(value: float | None, time: bool = False) -> str:
+    if value is None:
+        return MISSING
+    return f"{value:.1f} min" if time else f"{value:.3f}"
+
+
+def _fmt_mean(values: list[float | None], time: bool = False) -> str:
+    present = [v for v in values if v is not None]
+    if not present:
+        return MISSING
+    if len(present) == 1:  # one seed has it: no spread to state
+        return _fmt(present[0], time)
+    mean, spread = mean_spread(present)
+    return f"{mean:.1f} ± {spread:.1f} min" if time else f"{mean:.3f} ± {spread:.3f}"
+
+
+def group_runs(names: Iterable[str]) -> dict[str, list[str]]:
+    """Run names by configuration: configurations in ``LABELS`` order then by name, runs by seed (no seed first)."""
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        groups.setdefault(parse_name(name)[0], []).append(name)
+    order = [c for c in LABELS if c in groups] + sorted(c for c in groups if c not in LABELS)
+    return {c: sorted(groups[c], key=lambda n: (parse_name(n)[1] is not None, parse_name(n)[1] or 0)) for c in order}
+
+
+def label(name: str) -> str:
+    """What the table calls one run: its configuration's label and its seed."""
+    configuration, seed = parse_name(name)
+    text = LABELS.get(configuration, configuration)
+    return text if seed is None else f"{text}, seed {seed}"
+
+
+def table(results: Mapping[str, Mapping], aggregate: bool = True) -> str:
+    """A markdown table: one row per run, then (``aggregate``) a mean ± spread row per configuration of 2+ runs."""
+    headers = ["run", *(c.header for c in SCORE_COLUMNS), TIME_HEADER]
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    for configuration, names in group_runs(results).items():
+        rows = [row_values(results[n]) for n in names]
+        for name, values in zip(names, rows):
+            cells = [label(name), *(_fmt(values[c.header]) for c in SCORE_COLUMNS), _fmt(values[TIME_HEADER], time=True)]
+            lines.append("| " + " | ".join(cells) + " |")
+        if aggregate and len(names) > 1:
+            cells = [
+                f"**{LABELS.get(configuration, configuration)}: mean ± spread, {len(names)} seeds**",
+                *(_fmt_mean([r[c.header] for r in rows]) for c in SCORE_COLUMNS),
+                _fmt_mean([r[TIME_HEADER] for r in rows], time=True),
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def noise_statement(results: Mapping[str, Mapping], reference: str = "full-mtl") -> list[str]:
+    """Plain sentences: which differences between ``reference`` and each other configuration are inside seed noise.
+
+    A difference is called inside noise when the two configurations' seed ranges overlap (some seed of
+    one scored at least as well as some seed of the other). With one seed on either side there is no
+    range, and nothing is claimed.
+    """
+    groups = group_runs(results)
+    if reference not in groups:
+        return [f"no {reference} runs: nothing to compare"]
+    values = {c: [row_values(results[n]) for n in names] for c, names in groups.items()}
+    lines = [
+        "Spread is half the range over seeds. A difference is inside noise when the seed ranges overlap; with "
+        "two seeds, ranges that do not overlap are a weak sign, not a test."
+    ]
+    ours = LABELS.get(reference, reference)
+    for other, rows in values.items():
+        if other == reference:
+            continue
+        theirs = LABELS.get(other, other)
+        for header in COMPARED:
+            a = [r[header] for r in values[reference] if r[header] is not None]
+            b = [r[header] for r in rows if r[header] is not None]
+            if not a or not b:
+                continue
+            (mean_a, _), (mean_b, _) = mean_spread(a), mean_spread(b)
+            head = f"- {header}: {ours} {_fmt_mean(a)} against {theirs} {_fmt_mean(b)} ({mean_a - mean_b:+.3f})"
+            if len(a) < 2 or len(b) < 2:
+                lines.append(f"{head}: one seed on a side, so the noise is unknown.")
+            elif max(a) >= min(b) and max(b) >= min(a):
+                lines.append(f"{head}: inside seed noise (the ranges overlap).")
+            else:
+                better = ours if mean_a > mean_b else theirs
+                lines.append(f"{head}: outside the seed ranges, {better} ahead on every seed.")
+    return lines
+
+
+def is_legacy(result: Mapping) -> bool:
+    """True for a result made before the SST-2 dev split (its ``training`` block has no ``sst2_dev``)."""
+    return "sst2_dev" not in result.get("training", {})
+
+
+def load_results(folder: Path) -> dict[str, dict]:
+    """Every training result in ``folder`` by file stem (JSONs with a ``training`` block; not e.g. precision.json)."""
+    loaded = {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
+    return {stem: r for stem, r in loaded.items() if "training" in r}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results-dir", type=Path, default=RESULTS, help=f"where result JSONs are written and read (default {RESULTS.relative_to(REPO)})")
     sub = parser.add_subparsers(dest="command", required=True)
-    collect_cmd = sub.add_parser("collect", help="write experiments/results/NAME.json from the MLflow run of each DVC experiment")
-    collect_cmd.add_argument("names", nargs="+", help="DVC experiment names (the runs' dvc_exp_name tag)")
-    sub.add_parser("table", help="print the markdown results table")
+    collect_cmd = sub.add_parser("collect", help="write <results-dir>/NAME.json from the MLflow run of each DVC experiment")
+    collect_cmd.add_argument("names", nargs="+", help="DVC experiment names (the runs' dvc_exp_name tag or run name), e.g. full-mtl-s42")
+    table_cmd = sub.add_parser("table", help="print the markdown results table and which differences are inside seed noise")
+    table_cmd.add_argument("--legacy", action="store_true", help="the results made before the SST-2 dev split instead (no mean rows)")
     args = parser.parse_args()
     if args.command == "collect":
-        RESULTS.mkdir(parents=True, exist_ok=True)
+        args.results_dir.mkdir(parents=True, exist_ok=True)
         for name in args.names:
-            path = RESULTS / f"{name}.json"
+            path = args.results_dir / f"{name}.json"
             path.write_text(json.dumps(collect(name), indent=2, sort_keys=True) + "\n")
-            print(f"wrote {path.relative_to(REPO)}")
-    else:
-        loaded = {p.stem: json.loads(p.read_text()) for p in sorted(RESULTS.glob("*.json"))}
-        results = {stem: r for stem, r in loaded.items() if "training" in r}  # not e.g. precision.json
-        if not results:
-            raise SystemExit(f"no results in {RESULTS}: run experiments/full_data.sh first")
-        print(table(results))
+            print(f"wrote {path}")
+        return
+    results = {stem: r for stem, r in load_results(args.results_dir).items() if is_legacy(r) == args.legacy}
+    if not results:
+        kind = "legacy" if args.legacy else "current (SST-2 dev split)"
+        raise SystemExit(f"no {kind} results in {args.results_dir}: run experiments/full_data.sh first")
+    if args.legacy:
+        print("Legacy: runs made before the SST-2 dev split (SST-2 validation was their only SST-2 yardstick)\n")
+        print(table(results, aggregate=False))
+        return
+    print(table(results))
+    print()
+    print("\n".join(noise_statement(results)))
 
 
 if __name__ == "__main__":
