@@ -1,14 +1,21 @@
-"""The full-data experiment helpers: the HF peer's label alignment and the results table."""
+"""The full-data experiment helpers: the HF peer's data and label alignment, run names, the results table, the runner's commands."""
 
+import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "experiments"))
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "experiments"))
 
 import hf_peer  # noqa: E402
 import results  # noqa: E402
+
+from tests.test_dev_split import _pieces, _raw_dir, sst2_like  # noqa: E402
 
 
 def test_peer_labels_first_piece_only_like_run_ner(tokenizer):
@@ -22,26 +29,212 @@ def test_peer_labels_first_piece_only_like_run_ner(tokenizer):
     assert row["labels"][0] == row["labels"][-1] == -100  # [CLS] and [SEP]
 
 
-def _result(sst2=None, conll=None, weights=(1.0, 1.0)):
-    out = {"training": {"train_seconds": 120.0, "sentences_per_second": 50.0, "settings": {
-        "train.task_weights.sentence": str(weights[0]), "train.task_weights.token": str(weights[1])}}}
-    if sst2 is not None:
-        out["sst2"] = {"validation": {"sentence_accuracy": sst2}}
+def test_sst2_peer_trains_on_the_pipelines_rows_and_scores_dev_and_validation(tmp_path):
+    raw = _raw_dir(tmp_path, sst2_like())
+    params = tmp_path / "params.yaml"
+    params.write_text("prepare:\n  sst2_dev: 4\n  seed: 0\n  sst2_train: 5\n")
+    cfg = hf_peer.prepare_config(params, raw, train_n=None)
+    assert (cfg.sst2_dev, cfg.sst2_train, cfg.conll_train) == (4, None, None)  # --train-n replaces the params' caps
+    train, scored = hf_peer.peer_tables("sst2", cfg)
+    assert set(scored) == {"dev", "validation"}
+    assert len(scored["dev"]) == 4
+    # no training row is a dev sentence or a phrase of one (its label would give the dev label away)
+    dev_pieces = set().union(*(_pieces(list(words)) for words in scored["dev"]["words"]))
+    assert len(train) > 0 and not set(train["text"]) & dev_pieces
+    assert list(scored["validation"]["text"]) == ["a held-out sentence"]
+    capped, _ = hf_peer.peer_tables("sst2", hf_peer.prepare_config(params, raw, train_n=7))
+    assert len(capped) == 7 and set(capped["text"]) <= set(train["text"])
+
+
+def test_conll_peer_scores_validation_and_test(tmp_path):
+    raw = _raw_dir(tmp_path, sst2_like())
+    params = tmp_path / "params.yaml"
+    params.write_text("prepare:\n  sst2_dev: 4\n")
+    train, scored = hf_peer.peer_tables("conll", hf_peer.prepare_config(params, raw, train_n=None))
+    assert set(scored) == {"validation", "test"}
+    assert list(train["word_tags"].iloc[0]) == ["B-PER", "O"]
+
+
+def test_peer_keeps_the_global_batch_on_several_gpus():
+    assert [hf_peer.per_device_batch(32, n) for n in (0, 1, 2, 4)] == [32, 32, 16, 8]
+    with pytest.raises(ValueError, match="does not split evenly over 3 GPUs"):
+        hf_peer.per_device_batch(32, 3)
+
+
+def test_peer_metric_names_match_the_pipelines():
+    names = hf_peer.metric_names({"conll2003": {"test": {"entity_f1": 0.8, "per_type_f1": {"PER": 0.9}}}, "sst2": {"dev": {"sentence_accuracy": 0.7}}})
+    assert names == {"conll2003_test_entity_f1": 0.8, "conll2003_test_f1_PER": 0.9, "sst2_dev_sentence_accuracy": 0.7}
+    # and the collector reads them back into scores.json's shape
+    assert results.scores_from_metrics(names) == {
+        "conll2003": {"test": {"entity_f1": 0.8, "per_type_f1": {"PER": 0.9}}},
+        "sst2": {"dev": {"sentence_accuracy": 0.7}},
+    }
+
+
+@pytest.mark.parametrize(
+    "name, parsed",
+    [
+        ("full-mtl-s42", ("full-mtl", 42)),
+        ("full-sentence-only-s43", ("full-sentence-only", 43)),
+        ("hf-conll-s7", ("hf-conll", 7)),
+        ("full-mtl-seed43", ("full-mtl", 43)),  # the legacy spelling
+        ("full-mtl", ("full-mtl", None)),
+        ("full-mtl-token-w0.5", ("full-mtl-token-w0.5", None)),
+        ("hf-sst2-s", ("hf-sst2-s", None)),
+    ],
+)
+def test_run_names_parse_into_configuration_and_seed(name, parsed):
+    assert results.parse_name(name) == parsed
+
+
+def test_run_name_round_trips():
+    assert results.parse_name(results.run_name("full-token-only", 43)) == ("full-token-only", 43)
+
+
+def test_mean_spread_is_the_mean_and_half_the_range():
+    mean, spread = results.mean_spread([0.897, 0.899, 0.904])
+    assert (round(mean, 6), round(spread, 6)) == (0.9, 0.0035)
+    assert results.mean_spread([0.5]) == (0.5, 0.0)
+    with pytest.raises(ValueError):
+        results.mean_spread([])
+
+
+def test_scores_from_metrics_keeps_final_scores_only():
+    metrics = {
+        "sst2_dev_sentence_accuracy": 0.91,
+        "sst2_validation_sentence_accuracy": 0.9,
+        "conll2003_test_served_entity_f1": 0.84,
+        "conll2003_validation_f1_MISC": 0.78,
+        "val_sst2_dev_sentence_accuracy": 0.5,  # per-epoch: not a final score
+        "dev_sentence_accuracy": 0.5,  # headline copy
+        "train_loss": 0.2,
+    }
+    assert results.scores_from_metrics(metrics) == {
+        "sst2": {"dev": {"sentence_accuracy": 0.91}, "validation": {"sentence_accuracy": 0.9}},
+        "conll2003": {"test": {"served_entity_f1": 0.84}, "validation": {"per_type_f1": {"MISC": 0.78}}},
+    }
+
+
+def _result(dev=None, val=None, conll=None, served=None, weights=(1.0, 1.0), seconds=120.0, sst2_dev=872):
+    """A hand-made result in the collector's shape; None leaves that score out."""
+    training = {"train_seconds": seconds, "settings": {"train.task_weights.sentence": str(weights[0]), "train.task_weights.token": str(weights[1])}}
+    if sst2_dev is not None:
+        training["sst2_dev"] = sst2_dev
+    out: dict = {"training": training}
+    sst2 = {split: {"sentence_accuracy": v} for split, v in (("dev", dev), ("validation", val)) if v is not None}
+    if sst2:
+        out["sst2"] = sst2
     if conll is not None:
         split = {"entity_f1": conll, "per_type_f1": {"PER": 0.9, "LOC": 0.8, "ORG": 0.7, "MISC": 0.6}}
-        out["conll2003"] = {"validation": split, "test": split}
+        test = dict(split, served_entity_f1=served) if served is not None else split
+        out["conll2003"] = {"validation": split, "test": test}
     return out
 
 
-def test_results_table_orders_rows_and_hides_untrained_heads():
+def test_table_rows_per_run_then_mean_and_spread_per_configuration():
     text = results.table({
-        "zz-extra": _result(0.5, 0.5),
-        "full-sentence-only": _result(0.91, 0.02, weights=(1.0, 0.0)),
-        "full-mtl": _result(0.897, 0.87),
-        "full-token-only": _result(0.48, 0.86, weights=(0.0, 1.0)),
+        "zz-extra-s1": _result(0.5, 0.5, 0.5),
+        "full-token-only-s42": _result(0.48, 0.49, 0.86, served=0.85, weights=(0.0, 1.0), seconds=60),
+        "full-mtl-s43": _result(0.900, 0.899, 0.876, served=0.874, seconds=180),
+        "full-mtl-s42": _result(0.910, 0.897, 0.870, served=0.868, seconds=120),
     })
     lines = text.splitlines()
-    assert lines[2].startswith("| **multi-task (ours)** | 0.897 | 0.870 | 0.870 | 0.900 | 0.800 | 0.700 | 0.600 | 2.0 min | 50 |")
-    assert lines[3].startswith("| sentence-only (ours, token weight 0) | 0.910 | – | – |")
-    assert lines[4].startswith("| token-only (ours, sentence weight 0) | – | 0.860 | 0.860 |")
-    assert lines[5].startswith("| zz-extra |")
+    assert lines[0] == (
+        "| run | SST-2 dev acc | SST-2 val acc | CoNLL val F1 | CoNLL test F1 | test PER | test LOC | test ORG | test MISC "
+        "| served test F1 | train time |"
+    )
+    assert lines[2] == "| multi-task (ours), seed 42 | 0.910 | 0.897 | 0.870 | 0.870 | 0.900 | 0.800 | 0.700 | 0.600 | 0.868 | 2.0 min |"
+    assert lines[3].startswith("| multi-task (ours), seed 43 | 0.900 | 0.899 | 0.876 |")
+    assert lines[4] == (
+        "| **multi-task (ours): mean ± spread, 2 seeds** | 0.905 ± 0.005 | 0.898 ± 0.001 | 0.873 ± 0.003 | 0.873 ± 0.003 "
+        "| 0.900 ± 0.000 | 0.800 ± 0.000 | 0.700 ± 0.000 | 0.600 ± 0.000 | 0.871 ± 0.003 | 2.5 ± 0.5 min |"
+    )
+    # the untrained sentence head of a token-only run is no result; one seed gets no mean row
+    assert lines[5] == "| token-only (ours, sentence weight 0), seed 42 | – | – | 0.860 | 0.860 | 0.900 | 0.800 | 0.700 | 0.600 | 0.850 | 1.0 min |"
+    assert lines[6].startswith("| zz-extra, seed 1 | 0.500 | 0.500 | 0.500 |")
+    assert len(lines) == 7
+
+
+def test_table_marks_missing_cells_and_averages_what_is_there():
+    text = results.table({
+        "hf-sst2-s42": _result(dev=0.88, val=0.89),
+        "hf-sst2-s43": _result(dev=None, val=0.87),  # this seed has no dev score
+    })
+    lines = text.splitlines()
+    assert lines[2] == "| HF peer: `run_glue` recipe, seed 42 | 0.880 | 0.890 | – | – | – | – | – | – | – | 2.0 min |"
+    assert lines[3].startswith("| HF peer: `run_glue` recipe, seed 43 | – | 0.870 | – |")
+    # one seed has a dev score: shown without a spread, not as 0.880 ± 0.000
+    assert lines[4] == "| **HF peer: `run_glue` recipe: mean ± spread, 2 seeds** | 0.880 | 0.880 ± 0.010 | – | – | – | – | – | – | – | 2.0 ± 0.0 min |"
+
+
+def test_noise_statement_says_which_differences_are_inside_seed_noise():
+    lines = results.noise_statement({
+        "full-mtl-s42": _result(0.90, 0.90, 0.87),
+        "full-mtl-s43": _result(0.91, 0.89, 0.88),
+        "full-sentence-only-s42": _result(0.905, 0.92, weights=(1.0, 0.0)),
+        "full-sentence-only-s43": _result(0.929, 0.93, weights=(1.0, 0.0)),
+        "hf-conll-s42": _result(conll=0.86),
+    })
+    text = "\n".join(lines)
+    assert "- SST-2 dev acc: multi-task (ours) 0.905 ± 0.005 against sentence-only (ours, token weight 0) 0.917 ± 0.012 (-0.012): inside seed noise" in text
+    assert "- SST-2 val acc: multi-task (ours) 0.895 ± 0.005 against sentence-only (ours, token weight 0) 0.925 ± 0.005 (-0.030): outside the seed ranges, sentence-only" in text
+    assert "- CoNLL val F1: multi-task (ours) 0.875 ± 0.005 against HF peer: `run_ner` recipe 0.860 (+0.015): one seed on a side" in text
+    assert "CoNLL val F1: multi-task (ours) 0.875 ± 0.005 against sentence-only" not in text  # its token head is untrained
+
+
+def test_legacy_results_are_told_apart_and_still_render():
+    assert results.is_legacy(_result(0.9, sst2_dev=None)) and not results.is_legacy(_result(0.9))
+    legacy = results.load_results(results.RESULTS)  # the committed 1-epoch runs, made before the dev split
+    assert {"full-mtl", "full-mtl-seed43", "hf-sst2", "hf-conll"} <= set(legacy)
+    assert all(results.is_legacy(r) for r in legacy.values())
+    lines = results.table(legacy, aggregate=False).splitlines()
+    assert "| multi-task (ours) | – | 0.897 | 0.870 | 0.840 | 0.917 | 0.888 | 0.775 | 0.707 | – | 18.2 min |" in lines
+    assert "| sentence-only (ours, token weight 0), seed 43 | – | 0.898 | – | – | – | – | – | – | – | 12.3 min |" in lines
+    assert not any("mean ± spread" in line for line in lines)
+
+
+def _script_repo(tmp_path: Path) -> Path:
+    """A committed git repository with the runner script, so its dry run touches nothing of ours."""
+    root = tmp_path / "repo"
+    (root / "experiments").mkdir(parents=True)
+    shutil.copy(REPO / "experiments" / "full_data.sh", root / "experiments")
+    (root / "params.yaml").write_text("train: {}\n")
+    (root / "dvc.lock").write_text("schema: '2.0'\n")
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    for cmd in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "init"]):
+        subprocess.run(cmd, cwd=root, env=env, check=True)
+    return root
+
+
+def _dry_run(root: Path, *names: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["bash", "experiments/full_data.sh", *names], cwd=root, env={**os.environ, "DRY_RUN": "1", **env}, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_runner_names_every_configuration_and_seed_with_the_same_budget(tmp_path):
+    done = _dry_run(_script_repo(tmp_path))
+    assert done.returncode == 0, done.stderr
+    runs = [line.split(":", 1) for line in done.stdout.splitlines() if line.startswith("== ")]
+    names = [name.removeprefix("== ") for name, _ in runs]
+    assert names == [f"{c}-s{s}" for s in (42, 43) for c in ("full-mtl", "full-sentence-only", "full-token-only", "hf-sst2", "hf-conll")]
+    commands = dict(zip(names, (cmd for _, cmd in runs)))
+    for name, command in commands.items():  # 3 epochs for everyone, ours and the peers
+        assert ("-S train.epochs=3 " if name.startswith("full-") else " --epochs 3 ") in command
+    assert "-S train.seed=43 -S train.task_weights.sentence=1.0 -S train.task_weights.token=0" in commands["full-sentence-only-s43"]
+    assert "-S prepare.sst2_train=null -S prepare.conll_train=null" in commands["full-token-only-s42"]
+    assert "hf_peer.py conll --epochs 3 --seed 43 --run-name hf-conll-s43" in commands["hf-conll-s43"]
+
+
+def test_runner_rejects_an_unknown_name_before_running_anything(tmp_path):
+    done = _dry_run(_script_repo(tmp_path), "full-mtl-s42", "full-mtl-seed43", EPOCHS="1")
+    assert done.returncode == 1
+    assert "unknown run name full-mtl-seed43" in done.stderr and "== " not in done.stdout
+
+
+def test_peer_reads_the_raw_data_the_params_name_unless_told(tmp_path):
+    (tmp_path / "project").mkdir()
+    params = tmp_path / "project" / "params.yaml"
+    params.write_text("prepare:\n  raw_dir: ../data\n")
+    assert hf_peer.prepare_config(params, None, None).raw_dir == str((tmp_path / "data").resolve())  # relative to the project, as the pipeline reads it
+    assert hf_peer.prepare_config(params, tmp_path / "elsewhere", None).raw_dir == str((tmp_path / "elsewhere").resolve())
