@@ -73,10 +73,11 @@ bench: install
 	$(PY) -m pip install -q -e ".[dev,bench]"
 	PATH="$(BIN):$$PATH" $(PY) bench/run_all.py
 
-# opt-in, long: the README's full-data results table (about 75 minutes per epoch on 2 CPU cores)
+# opt-in, long: the README's full-data comparison, 3 configurations x 2 seeds + the 2 HF peers (hours on
+# 2 CPU cores; EPOCHS=1 SEEDS=42 for less; experiments/gpu_full_data.sh on a GPU machine)
 full-data: install
 	$(PY) -m pip install -q -e ".[dev,bench]"
-	PATH="$(BIN):$$PATH" PYTHON=$(PY) EPOCHS=$(or $(EPOCHS),1) experiments/full_data.sh
+	PATH="$(BIN):$$PATH" PYTHON=$(PY) EPOCHS=$(or $(EPOCHS),3) experiments/full_data.sh
 
 clean:
 	rm -rf data models plots dvc_plots
