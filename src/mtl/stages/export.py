@@ -26,6 +26,19 @@ from mtl.stages import Paths, log
 FAIL_AFTER_LOG = "MTL_TEST_FAIL_EXPORT_AFTER_LOG"
 
 
+def stamp_path(source: str) -> Path:
+    """The export stage's DVC output, ``models/<source>/export.json``: what was registered, with nothing that
+    differs between clean runs (no version number, no run id; those are in ``registered.json``). Cached, so a
+    team's clone that shares the MLflow server pulls it from the DVC remote and re-runs nothing.
+
+    Why it exists: a stage without outputs counts as done whenever its deps match dvc.lock, so a fresh clone
+    of a committed run, which retrains the same model bit for bit into an empty registry, would skip export
+    and register nothing. A missing output makes DVC run it. (Defined here rather than in ``Paths``: only
+    this stage writes or reads it.)
+    """
+    return Path("models") / source / "export.json"
+
+
 def selection_fingerprints(prepared: Path) -> dict[str, str]:
     """A content fingerprint of each data set's selection split, keyed ``<dataset>.<split>`` (``mtl.splits``),
     so the gate compares only like with like; held-out splits are not the gate's business."""
@@ -84,6 +97,7 @@ def run(source: str, cfg: ExportConfig) -> dict:
         "gate": {"thresholds": thresholds, "tolerance": cfg.tolerance, **decision.as_dict()},
     }
     write_json(paths.registered, record)
+    write_json(stamp_path(source), {"model_name": name, "model_hash": dir_hash(paths.model), "code_hash": code})
     if decision.promote:
         log.info("%s version %s is @champion", name, version.version)
     else:
