@@ -28,8 +28,9 @@ FAIL_AFTER_LOG = "MTL_TEST_FAIL_EXPORT_AFTER_LOG"
 
 def stamp_path(source: str) -> Path:
     """The export stage's DVC output, ``models/<source>/export.json``: what was registered, with nothing that
-    differs between clean runs (no version number, no run id; those are in ``registered.json``). Cached, so a
-    team's clone that shares the MLflow server pulls it from the DVC remote and re-runs nothing.
+    differs between clean runs (no version number, no run id; those are in ``registered.json``). Not cached:
+    DVC's run cache would restore a cached output without running the stage (going back to an earlier gate
+    would then leave the aliases where they were), so every clone runs export once; it reuses the version.
 
     Why it exists: a stage without outputs counts as done whenever its deps match dvc.lock, so a fresh clone
     of a committed run, which retrains the same model bit for bit into an empty registry, would skip export
