@@ -205,15 +205,6 @@ def export_onnx(module: nn.Module, path: str | Path, fused: bool = False) -> dic
     }
 
 
-def export_int8(module: nn.Module, path: str | Path) -> dict:
-    """Write the int8 graph of ``module`` to ``path``: its float32 graph (``export_onnx``), quantised (``quantize_onnx``)."""
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp:
-        plain = export_onnx(module, Path(tmp) / "model.onnx")
-        report = quantize_onnx(plain["path"], path)
-    return {**report, "seconds": round(time.perf_counter() - started, 1)}
-
-
 def quantize_onnx(source: str | Path, path: str | Path, per_channel: bool = True, exclude: Sequence[str] = ()) -> dict:
     """Dynamic int8 quantisation of the float32 graph ``source`` (its weight MatMuls, and attention kernels of a fused graph) to ``path``.
 
