@@ -6,7 +6,9 @@ local all-MiniLM-L6-v2. Both sides get the very same padded batches (length-sort
 ``mtl.inference.forward_rows`` makes them) under ``torch.inference_mode``; only the forward passes are
 timed, so tokenisation and post-processing, identical on both sides, do not dilute the difference.
 ``--runtime onnx`` / ``onnx-int8`` runs our side's forward in ONNX Runtime (``mtl.runtime``; the graph is
-exported first, not timed); the peer stays PyTorch.
+exported first, not timed); the peer stays PyTorch. Our side goes through the one batching loop
+(``mtl.batching.run_batches``), which cuts the same batches and pads each one (microseconds): an ONNX
+forward runs one batch per thread only there, and called batch by batch it would use one core of two.
 
     .venv/bin/python bench/two_tasks.py --n 1000
     .venv/bin/python bench/two_tasks.py --n 1000 --runtime onnx
@@ -50,7 +52,7 @@ def main() -> None:
 
     from mtl.backbones import resolve_backbone
     from mtl.data import CONLL_TAGS, SST2_LABELS
-    from mtl.batching import length_sorted
+    from mtl.batching import length_sorted, run_batches
     from mtl.encoding import pad_ids
     from mtl.model import ModelConfig, MultiTaskModel
     from mtl.runtime import ONNX_FILES, attach_onnx, batch_forward
@@ -106,7 +108,7 @@ def main() -> None:
 
     def run_ours() -> tuple[int, int]:
         with batch_forward(ours, ("sentence_logits", "token_logits"), args.runtime) as forward:
-            outputs = [forward(ids, mask) for ids, mask in batches]
+            outputs = [out for _, out in run_batches(forward, input_ids, args.batch_size, pad, show_progress=False)]
         return outputs[-1]["sentence_logits"].shape[-1], outputs[-1]["token_logits"].shape[-1]
 
     def run_peer() -> tuple[int, int]:
