@@ -104,6 +104,25 @@ def test_int8_graph_is_quantised_and_not_the_same_numbers(exported):
     assert not np.array_equal(int8["embeddings"], fp32["embeddings"])
 
 
+def test_quantising_logs_no_per_node_notes_and_leaves_the_root_logger_as_it_was(exported, tmp_path, caplog):
+    """The quantiser logs a line per node on the root logger; an export stage's log shows none of them."""
+    import logging
+
+    from mtl.onnx_export import quantize_onnx
+
+    model, _ = exported
+    caplog.set_level(logging.INFO)
+    filters = list(logging.getLogger().filters)
+    quantize_onnx(model.encoder.onnx_dir / ONNX_FILES["onnx"], tmp_path / "q.onnx")
+    assert (tmp_path / "q.onnx").is_file()
+    noise = [r.getMessage() for r in caplog.records if "onnxruntime" in r.pathname]
+    assert noise == []
+    assert logging.getLogger().filters == filters
+    # the filter only hides the quantiser: a record from anywhere else still gets through
+    logging.getLogger().info("after quantising")
+    assert caplog.records[-1].getMessage() == "after quantising"
+
+
 def test_two_exports_are_byte_identical(make_tiny_model, tmp_path):
     from mtl.onnx_export import build_onnx
 

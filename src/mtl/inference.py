@@ -54,8 +54,9 @@ def decode_words(
     """
     kept = [p for p in firsts if p is not None]
     word_logits = token_logits[kept]
-    chosen = decode(log_softmax(word_logits), labels, decoding)
-    chosen_p = softmax(word_logits)[np.arange(len(kept)), chosen]
+    log_probs = log_softmax(word_logits)
+    chosen = decode(log_probs, labels, decoding)
+    chosen_p = np.exp(log_probs[np.arange(len(kept)), chosen])
     tags, scores = [0] * len(firsts), [0.0] * len(firsts)
     # truncated words are the last ones, but walk by position anyway: nothing here relies on that
     positions = [w for w, p in enumerate(firsts) if p is not None]
