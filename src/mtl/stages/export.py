@@ -61,7 +61,8 @@ def run(source: str, cfg: ExportConfig) -> dict:
     fingerprints = selection_fingerprints(paths.prepared)
     tracking.configure()
     client = MlflowClient()
-    training_run = tracking.find_run(dir_hash(paths.model))
+    model_hash = dir_hash(paths.model)  # reads every weight file: once per run
+    training_run = tracking.find_run(model_hash)
     run_id = training_run.info.run_id
     code = code_hash()
     version = registry.version_for_run(name, run_id, code)
@@ -98,7 +99,7 @@ def run(source: str, cfg: ExportConfig) -> dict:
         "gate": {"thresholds": thresholds, "tolerance": cfg.tolerance, **decision.as_dict()},
     }
     write_json(paths.registered, record)
-    write_json(stamp_path(source), {"model_name": name, "model_hash": dir_hash(paths.model), "code_hash": code})
+    write_json(stamp_path(source), {"model_name": name, "model_hash": model_hash, "code_hash": code})
     if decision.promote:
         log.info("%s version %s is @champion", name, version.version)
     else:
