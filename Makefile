@@ -48,8 +48,11 @@ run: install
 	@echo
 	@echo "serve it:  make serve   (mlflow models serve -m \"models:/$(MODEL)@champion\" --env-manager local -h $(HOST) -p $(PORT))"
 
+# Most of the suite's time is subprocesses (dvc repro, stage scripts, servers, a browser), each busy on one
+# core: two workers use both cores of a small machine. TEST_WORKERS=0 runs the tests in this one process.
+TEST_WORKERS ?= 2
 test: install
-	PATH="$(BIN):$$PATH" $(PY) -m pytest
+	PATH="$(BIN):$$PATH" $(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 # opt-in, a few minutes: PostgreSQL + `mlflow server` on it + the tiny pipeline + `mlflow models serve`, all on 127.0.0.1.
 # Needs initdb/pg_ctl/psql; as root without them it installs Debian's postgresql package.
