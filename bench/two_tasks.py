@@ -2,9 +2,9 @@
 
 The peer is what one would run without multi-task learning: a transformers
 AutoModelForSequenceClassification and an AutoModelForTokenClassification, both built from the same
-local all-MiniLM-L6-v2. Both sides get the very same padded batches (length-sorted, as
-``mtl.inference.forward_rows`` makes them) under ``torch.inference_mode``; only the forward passes are
-timed, so tokenisation and post-processing, identical on both sides, do not dilute the difference.
+local all-MiniLM-L6-v2. Both sides run the same batches (length-sorted and cut as
+``mtl.inference.forward_rows`` cuts them) under ``torch.inference_mode``; only the forward passes (and
+padding) are timed, so tokenisation and post-processing, identical on both sides, do not dilute the difference.
 ``--runtime onnx`` / ``onnx-int8`` runs our side's forward in ONNX Runtime (``mtl.runtime``; the graph is
 exported first, not timed); the peer stays PyTorch. Our side goes through the one batching loop
 (``mtl.batching.run_batches``), which cuts the same batches and pads each one (microseconds): an ONNX

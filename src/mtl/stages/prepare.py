@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import pandas as pd
-
 import json
 from pathlib import Path
+
+import pandas as pd
 
 from mtl.config import PrepareConfig, resolve_path
 from mtl.data import raw_sources
