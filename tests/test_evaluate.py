@@ -29,6 +29,11 @@ def test_the_summary_keys_held_out_figures_plain_and_selection_figures_by_their_
     }
 
 
+def test_the_summary_puts_task_a_and_the_headline_first_for_dvc_exp_show():
+    keys = [f"{dataset}.{key}" for dataset, entry in summary(REAL_SCORES).items() for key in entry]
+    assert keys == ["sst2.acc", "sst2.macro_f1", "sst2.dev_acc", "conll.f1", "conll.served_f1", "conll.val_f1", "conll.PER"]
+
+
 def test_the_example_summary_keeps_its_keys():
     scores = {"example": {"validation": {"sentence_accuracy": 0.9, "entity_f1": 0.7}, "test": {"sentence_accuracy": 1.0, "sentence_macro_f1": 1.0, "entity_f1": 0.8}}}
     assert summary(scores) == {"example": {"acc": 1.0, "macro_f1": 1.0, "f1": 0.8, "val_acc": 0.9, "val_f1": 0.7}}

@@ -42,6 +42,8 @@ def test_repro_writes_lock_metrics_and_plots(project):
         assert 0 <= scores["conll2003"][split]["served_entity_f1"] <= 1
     summary = json.loads((root / "metrics/real/metrics.json").read_text())
     assert set(summary["conll"]) >= {"f1", "val_f1", "PER", "ORG", "LOC", "MISC", "served_f1"} and set(summary["sst2"]) == {"acc", "macro_f1", "dev_acc"}
+    # written in summary()'s order, not sorted: `dvc exp show` shows columns in file order
+    assert list(summary) == ["sst2", "conll"] and list(summary["conll"])[:3] == ["f1", "served_f1", "val_f1"]
     assert summary["sst2"]["acc"] == round(scores["sst2"]["validation"]["sentence_accuracy"], 4)  # the held-out figure
     assert summary["sst2"]["dev_acc"] == round(scores["sst2"]["dev"]["sentence_accuracy"], 4)
     prepared = root / "data/prepared/real/sst2"

@@ -127,20 +127,28 @@ def summary(scores: dict[str, dict[str, dict]]) -> dict[str, dict[str, float]]:
     SST-2, ``val_f1`` for CoNLL-2003), so which figure chose and which is held out shows in the key. A data
     set with nothing held out reports its selection split under the plain keys. Precision, recall and
     everything else stay in ``scores.json`` and MLflow.
+
+    The order is meant to be kept (``write_json(..., sort_keys=False)``): ``dvc exp show`` makes columns in
+    file order and cuts off what the terminal cannot fit, so Task A's data sets come first and, within a
+    data set, the held-out headline, the served figure and the selection figure come before the per-type F1.
     """
+    def sentence_task_first(dataset: str) -> tuple[bool, str]:
+        return not any("sentence_accuracy" in values for values in scores[dataset].values()), dataset
+
     out: dict[str, dict[str, float]] = {}
-    for dataset, splits in scores.items():
+    for dataset in sorted(scores, key=sentence_task_first):
+        splits = scores[dataset]
         chosen_by = selection_split(splits)
         held_out = held_out_splits(splits)
         reported = next((s for s in REPORT_ORDER if s in held_out), chosen_by)
         values = splits[reported]
         entry = {name: round(values[key], 4) for key, name in SUMMARY_NAMES.items() if key in values}
-        entry.update({kind: round(f1, 4) for kind, f1 in sorted(values.get("per_type_f1", {}).items())})
         if "served_entity_f1" in values:
             entry["served_f1"] = round(values["served_entity_f1"], 4)
         if chosen_by is not None and reported != chosen_by:
             prefix = SHORT[chosen_by]
             chosen = splits[chosen_by]
             entry.update({f"{prefix}_{SUMMARY_NAMES[k]}": round(chosen[k], 4) for k in ("sentence_accuracy", "entity_f1") if k in chosen})
+        entry.update({kind: round(f1, 4) for kind, f1 in sorted(values.get("per_type_f1", {}).items())})
         out[SHORT_NAMES.get(dataset, dataset)] = entry
     return out

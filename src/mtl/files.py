@@ -29,9 +29,9 @@ def write_atomic(path: str | Path, write: Callable[[Path], Any]) -> Path:
     return target
 
 
-def write_json(path: str | Path, data: Any) -> Path:
-    """Write ``data`` as indented JSON, atomically."""
-    return write_atomic(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n"))
+def write_json(path: str | Path, data: Any, sort_keys: bool = True) -> Path:
+    """Write ``data`` as indented JSON, atomically (keys sorted unless ``sort_keys`` is False)."""
+    return write_atomic(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2, sort_keys=sort_keys) + "\n"))
 
 
 def write_parquet(path: str | Path, table: pd.DataFrame) -> Path:

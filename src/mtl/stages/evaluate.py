@@ -67,7 +67,7 @@ def run(source: str, batch_size: int) -> dict:
     scores, results = score_tables(model, read_tables(paths.aligned), batch_size)
     plots = draw_plots(results, paths.history, paths.plots)
     write_json(paths.scores, scores)
-    write_json(paths.metrics, summary(scores))
+    write_json(paths.metrics, summary(scores), sort_keys=False)  # headline first, for `dvc exp show`
     tracking.configure()
     with mlflow.start_run(run_id=tracking.find_run(dir_hash(paths.model)).info.run_id):
         flat = {k.replace(".per_type_f1.", ".f1_"): v for k, v in tracking.flatten(scores).items()}
