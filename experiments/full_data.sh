@@ -68,6 +68,12 @@ for name in "${names[@]}"; do
         exit 1
     fi
 done
+# The peers' Trainer needs accelerate (the `bench` extra, which `make full-data` installs): find out now,
+# not after the first hour of training
+if [[ " ${names[*]}" == *" hf-"* ]] && [ "${DRY_RUN:-0}" != 1 ] && ! "$PY" -c "import accelerate" 2>/dev/null; then
+    echo "the Hugging Face peers need accelerate: $PY -m pip install -e '.[bench]' (make full-data installs it)" >&2
+    exit 1
+fi
 mkdir -p "$RESULTS_DIR"
 [ -z "${LOG_DIR:-}" ] || mkdir -p "$LOG_DIR"
 

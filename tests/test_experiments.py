@@ -234,6 +234,19 @@ def test_runner_rejects_an_unknown_name_before_running_anything(tmp_path):
     assert "unknown run name full-mtl-seed43" in done.stderr and "== " not in done.stdout
 
 
+def test_runner_without_accelerate_stops_before_any_run(tmp_path):
+    """The peers' Trainer needs accelerate; finding out after an hour of our own runs would waste the hour."""
+    root = _script_repo(tmp_path)
+    bare = tmp_path / "python"  # this interpreter without site-packages: no accelerate
+    bare.write_text(f"#!/bin/sh\nexec {sys.executable} -S \"$@\"\n")
+    bare.chmod(0o755)
+    done = subprocess.run(
+        ["bash", "experiments/full_data.sh", "full-mtl-s42", "hf-conll-s42"], cwd=root, env={**os.environ, "PYTHON": str(bare)},
+        capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 1 and "need accelerate" in done.stderr and "== " not in done.stdout, (done.stdout, done.stderr)
+
+
 def test_peer_reads_the_raw_data_the_params_name_unless_told(tmp_path):
     (tmp_path / "project").mkdir()
     params = tmp_path / "project" / "params.yaml"
