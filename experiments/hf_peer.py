@@ -285,10 +285,13 @@ def main() -> None:
 
         tracking.configure(REPO)
         experiment_id = tracking.ensure_experiment(EXPERIMENT, REPO)
-        with mlflow.start_run(experiment_id=experiment_id, run_name=args.run_name or f"hf-{args.task}"):
+        with mlflow.start_run(experiment_id=experiment_id, run_name=args.run_name or f"hf-{args.task}") as run:
+            # the JSON (written above, so a tracking failure loses no result) names its run, as ours do
+            training["run_id"] = run.info.run_id
             mlflow.log_params(settings)
             mlflow.log_metrics(metric_names(metrics) | {"train_seconds": train_seconds, "train_loss": float(train_loss)})
             mlflow.log_dict(result, "metrics.json")
+        args.out.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
 
 
 if __name__ == "__main__":
