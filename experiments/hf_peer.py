@@ -200,6 +200,7 @@ def main() -> None:
 
     from mtl.backbones import resolve_backbone
     from mtl.data import CONLL_TAGS, SST2_LABELS
+    from mtl.files import write_json
 
     set_seed(args.seed)
     prepare = prepare_config(args.params, args.data_dir, args.train_n)
@@ -274,8 +275,7 @@ def main() -> None:
         "settings": settings,
     }
     result = {**metrics, "training": training}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    write_json(args.out, result)
     print(json.dumps(result, indent=2, sort_keys=True))
 
     if not args.no_mlflow:
@@ -291,7 +291,7 @@ def main() -> None:
             mlflow.log_params(settings)
             mlflow.log_metrics(metric_names(metrics) | {"train_seconds": train_seconds, "train_loss": float(train_loss)})
             mlflow.log_dict(result, "metrics.json")
-        args.out.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+        write_json(args.out, result)
 
 
 if __name__ == "__main__":
