@@ -10,6 +10,7 @@
 #   full-mtl-sN            dvc exp run, both task weights 1 (the pipeline's default recipe)
 #   full-sentence-only-sN  the same with train.task_weights.token=0   (same code, same budget)
 #   full-token-only-sN     the same with train.task_weights.sentence=0
+#   full-mtl-twW-sN        a multi-task variant: token loss weight W (e.g. full-mtl-tw2-s42), never run by default
 #   hf-sst2-sN             experiments/hf_peer.py sst2  (Trainer, run_glue recipe), the same epochs and rows
 #   hf-conll-sN            experiments/hf_peer.py conll (Trainer, run_ner recipe)
 # Every pipeline run trains on all the data (prepare.sst2_train=null: SST-2 train less the dev split;
@@ -63,8 +64,8 @@ fi
 for name in "${names[@]}"; do
     seed="${name##*-s}"
     configuration="${name%-s*}"
-    if [[ ! "$seed" =~ ^[0-9]+$ ]] || [[ ! " ${CONFIGURATIONS[*]} " == *" $configuration "* ]]; then
-        echo "unknown run name $name: expected <configuration>-s<seed>, configuration one of ${CONFIGURATIONS[*]}" >&2
+    if [[ ! "$seed" =~ ^[0-9]+$ ]] || { [[ ! " ${CONFIGURATIONS[*]} " == *" $configuration "* ]] && [[ ! "$configuration" =~ ^full-mtl-tw[0-9]+(\.[0-9]+)?$ ]]; }; then
+        echo "unknown run name $name: expected <configuration>-s<seed>, configuration one of ${CONFIGURATIONS[*]} full-mtl-tw<weight>" >&2
         exit 1
     fi
 done
@@ -111,6 +112,7 @@ pipeline_flags() {
         full-mtl) flags+=(-S train.task_weights.sentence=1.0 -S train.task_weights.token=1.0) ;;
         full-sentence-only) flags+=(-S train.task_weights.sentence=1.0 -S train.task_weights.token=0) ;;
         full-token-only) flags+=(-S train.task_weights.sentence=0 -S train.task_weights.token=1.0) ;;
+        full-mtl-tw*) flags+=(-S train.task_weights.sentence=1.0 -S "train.task_weights.token=${configuration#full-mtl-tw}") ;;
     esac
     [ -z "${RAW_DIR:-}" ] || flags+=(-S "prepare.raw_dir=$RAW_DIR")
     [ -z "${PROCESSES:-}" ] || flags+=(-S "train.processes=$PROCESSES")

@@ -54,6 +54,8 @@ LABELS = {
     # legacy configurations, kept so the earlier table renders with its own words
     "full-mtl-token-w0.5": "multi-task, token loss weight 0.5",
 }
+# a multi-task variant of full_data.sh: the default recipe with another token loss weight (full-mtl-tw2)
+_TOKEN_WEIGHT_VARIANT = re.compile(r"^full-mtl-tw(?P<weight>\d+(?:\.\d+)?)$")
 # ``-s42`` (this scheme) or ``-seed43`` (the legacy runs) at the end of a name is the seed
 _SEED_SUFFIX = re.compile(r"^(?P<configuration>.+?)-s(?:eed)?(?P<seed>\d+)$")
 
@@ -237,10 +239,18 @@ def group_runs(names: Iterable[str]) -> dict[str, list[str]]:
     return {c: sorted(groups[c], key=lambda n: (parse_name(n)[1] is not None, parse_name(n)[1] or 0)) for c in order}
 
 
+def describe(configuration: str) -> str:
+    """What the table calls one configuration: its ``LABELS`` entry, the token weight of a variant, else its name."""
+    if configuration in LABELS:
+        return LABELS[configuration]
+    variant = _TOKEN_WEIGHT_VARIANT.match(configuration)
+    return f"multi-task, token loss weight {variant['weight']}" if variant else configuration
+
+
 def label(name: str) -> str:
     """What the table calls one run: its configuration's label and its seed."""
     configuration, seed = parse_name(name)
-    text = LABELS.get(configuration, configuration)
+    text = describe(configuration)
     return text if seed is None else f"{text}, seed {seed}"
 
 
@@ -255,7 +265,7 @@ def table(results: Mapping[str, Mapping], aggregate: bool = True) -> str:
             lines.append("| " + " | ".join(cells) + " |")
         if aggregate and len(names) > 1:
             cells = [
-                f"**{LABELS.get(configuration, configuration)}: mean ± spread, {len(names)} seeds**",
+                f"**{describe(configuration)}: mean ± spread, {len(names)} seeds**",
                 *(_fmt_mean([r[c.header] for r in rows]) for c in SCORE_COLUMNS),
                 _fmt_mean([r[TIME_HEADER] for r in rows], time=True),
             ]
@@ -278,11 +288,11 @@ def noise_statement(results: Mapping[str, Mapping], reference: str = "full-mtl")
         "Spread is half the range over seeds. A difference is inside noise when the seed ranges overlap; with "
         "two seeds, ranges that do not overlap are a weak sign, not a test."
     ]
-    ours = LABELS.get(reference, reference)
+    ours = describe(reference)
     for other, rows in values.items():
         if other == reference:
             continue
-        theirs = LABELS.get(other, other)
+        theirs = describe(other)
         for header in COMPARED:
             a = [r[header] for r in values[reference] if r[header] is not None]
             b = [r[header] for r in rows if r[header] is not None]

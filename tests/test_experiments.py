@@ -81,10 +81,17 @@ def test_peer_metric_names_match_the_pipelines():
         ("full-mtl", ("full-mtl", None)),
         ("full-mtl-token-w0.5", ("full-mtl-token-w0.5", None)),
         ("hf-sst2-s", ("hf-sst2-s", None)),
+        ("full-mtl-tw1.5-s42", ("full-mtl-tw1.5", 42)),
     ],
 )
 def test_run_names_parse_into_configuration_and_seed(name, parsed):
     assert results.parse_name(name) == parsed
+
+
+def test_token_weight_variants_are_labelled_by_their_weight():
+    assert results.label("full-mtl-tw2-s43") == "multi-task, token loss weight 2, seed 43"
+    assert results.describe("full-mtl-tw1.5") == "multi-task, token loss weight 1.5"
+    assert results.describe("full-mtl") == "multi-task (ours)" and results.describe("full-mtl-twx") == "full-mtl-twx"
 
 
 def test_run_name_round_trips():
@@ -232,6 +239,18 @@ def test_runner_rejects_an_unknown_name_before_running_anything(tmp_path):
     done = _dry_run(_script_repo(tmp_path), "full-mtl-s42", "full-mtl-seed43", EPOCHS="1")
     assert done.returncode == 1
     assert "unknown run name full-mtl-seed43" in done.stderr and "== " not in done.stdout
+
+
+def test_runner_runs_a_token_weight_variant_only_when_named(tmp_path):
+    root = _script_repo(tmp_path)
+    done = _dry_run(root, "full-mtl-tw2-s42", "full-mtl-tw1.5-s43", "full-mtl-twx-s42")
+    assert done.returncode == 1 and "unknown run name full-mtl-twx-s42" in done.stderr and "== " not in done.stdout
+    done = _dry_run(root, "full-mtl-tw2-s42", "full-mtl-tw1.5-s43")
+    assert done.returncode == 0, done.stderr
+    commands = dict(line.removeprefix("== ").split(":", 1) for line in done.stdout.splitlines() if line.startswith("== "))
+    assert "-n full-mtl-tw2-s42 " in commands["full-mtl-tw2-s42"]
+    assert commands["full-mtl-tw2-s42"].endswith("-S train.seed=42 -S train.task_weights.sentence=1.0 -S train.task_weights.token=2")
+    assert commands["full-mtl-tw1.5-s43"].endswith("-S train.seed=43 -S train.task_weights.sentence=1.0 -S train.task_weights.token=1.5")
 
 
 def test_runner_without_accelerate_stops_before_any_run(tmp_path):
