@@ -231,11 +231,21 @@ def _fmt_mean(values: list[float | None], time: bool = False) -> str:
 
 
 def group_runs(names: Iterable[str]) -> dict[str, list[str]]:
-    """Run names by configuration: configurations in ``LABELS`` order then by name, runs by seed (no seed first)."""
+    """Run names by configuration, runs by seed (no seed first): configurations in ``LABELS`` order, each
+    multi-task variant right after the multi-task recipe it varies, the rest by name."""
     groups: dict[str, list[str]] = {}
     for name in names:
         groups.setdefault(parse_name(name)[0], []).append(name)
-    order = [c for c in LABELS if c in groups] + sorted(c for c in groups if c not in LABELS)
+    positions = {c: i for i, c in enumerate(LABELS)}
+
+    def rank(configuration: str) -> tuple[float, str]:
+        if configuration in positions:
+            return positions[configuration], ""
+        if _TOKEN_WEIGHT_VARIANT.match(configuration):
+            return positions["full-mtl"] + 0.5, configuration
+        return len(positions), configuration
+
+    order = sorted(groups, key=rank)
     return {c: sorted(groups[c], key=lambda n: (parse_name(n)[1] is not None, parse_name(n)[1] or 0)) for c in order}
 
 

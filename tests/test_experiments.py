@@ -94,6 +94,11 @@ def test_token_weight_variants_are_labelled_by_their_weight():
     assert results.describe("full-mtl") == "multi-task (ours)" and results.describe("full-mtl-twx") == "full-mtl-twx"
 
 
+def test_token_weight_variants_sit_right_after_the_multi_task_rows():
+    names = ["hf-conll-s42", "full-token-only-s42", "full-mtl-tw2-s42", "full-mtl-s43", "full-mtl-tw1.5-s42", "zz-s1", "full-mtl-s42"]
+    assert list(results.group_runs(names)) == ["full-mtl", "full-mtl-tw1.5", "full-mtl-tw2", "full-token-only", "hf-conll", "zz"]
+
+
 def test_run_name_round_trips():
     assert results.parse_name(results.run_name("full-token-only", 43)) == ("full-token-only", 43)
 
