@@ -20,6 +20,11 @@ the run was made with). The Hugging Face peers write the same shape themselves (
 whose ``training`` has no ``sst2_dev`` predates the SST-2 dev split: those are *legacy* and appear only
 in ``table --legacy``, never averaged with the current runs. Missing cells (an untrained head, a split
 the run did not score) are ``–``.
+
+**check** says whether the three places agree: the README shows ``table``'s output verbatim, and every
+result's scores equal the metrics of the MLflow run it names (``training.run_id``) in this clone's store.
+A run the store does not have (a fresh clone, another machine's run) is listed and skipped, not failed.
+Exits 1 on any disagreement.
 """
 
 from __future__ import annotations
@@ -331,6 +336,80 @@ def load_results(folder: Path) -> dict[str, dict]:
     return {stem: r for stem, r in loaded.items() if "training" in r}
 
 
+# ------------------------------------------------------------------------------------------------ check
+
+
+def report(results: Mapping[str, Mapping]) -> str:
+    """What ``table`` prints for these results: the table, a blank line, the noise statement."""
+    return table(results) + "\n\n" + "\n".join(noise_statement(results))
+
+
+def readme_disagreements(results: Mapping[str, Mapping], readme: str) -> list[str]:
+    """The lines of ``report(results)`` the README lacks; empty when it shows the report verbatim, in one piece."""
+    text = report(results)
+    if text in readme:
+        return []
+    missing = [line for line in text.splitlines() if line and line not in readme]
+    return missing or ["the README has every line of the table, but not as one block in this order"]
+
+
+def _leaves(tree: Mapping, prefix: str = "") -> dict[str, float]:
+    """``{"sst2.dev.sentence_accuracy": 0.89, ...}`` from a nested score dict."""
+    out: dict[str, float] = {}
+    for key, value in tree.items():
+        if isinstance(value, Mapping):
+            out.update(_leaves(value, f"{prefix}{key}."))
+        elif isinstance(value, (int, float)):
+            out[f"{prefix}{key}"] = float(value)
+    return out
+
+
+def mlflow_disagreements(results: Mapping[str, Mapping], client) -> tuple[list[str], list[str]]:
+    """(disagreements, runs skipped): each result's scores against the metrics of the MLflow run it names."""
+    from mlflow.exceptions import MlflowException
+
+    problems: list[str] = []
+    skipped: list[str] = []
+    for name, result in results.items():
+        run_id = result.get("training", {}).get("run_id")
+        if not run_id:
+            problems.append(f"{name}: no training.run_id, so no MLflow run vouches for it")
+            continue
+        try:
+            run = client.get_run(run_id)
+        except MlflowException:
+            skipped.append(f"{name} (run {run_id} is not in this store)")
+            continue
+        logged = _leaves(scores_from_metrics(run.data.metrics))
+        for key, value in _leaves({k: v for k, v in result.items() if k in DATASETS}).items():
+            if key not in logged:
+                problems.append(f"{name}: {key} = {value} is not a metric of MLflow run {run_id}")
+            elif abs(logged[key] - value) > 1e-6:
+                problems.append(f"{name}: {key} is {value} here but {logged[key]} in MLflow run {run_id}")
+    return problems, skipped
+
+
+def check(folder: Path, readme_path: Path) -> int:
+    """Print where the README, the result JSONs and the MLflow store disagree; 0 when they agree."""
+    from mlflow.tracking import MlflowClient
+
+    from mtl import tracking
+
+    results = {stem: r for stem, r in load_results(folder).items() if not is_legacy(r)}
+    problems = [f"{readme_path.name}: lacks the line {line!r}" for line in readme_disagreements(results, readme_path.read_text())]
+    tracking.configure(REPO)
+    found, skipped = mlflow_disagreements(results, MlflowClient())
+    problems += found
+    for line in skipped:
+        print(f"skipped: {line}")
+    for line in problems:
+        print(f"DISAGREES: {line}")
+    checked = len(results) - len(skipped)
+    print(f"{len(results)} results: README {'differs' if any(p.startswith(readme_path.name) for p in problems) else 'agrees'}; "
+          f"{checked} checked against their MLflow runs, {len(skipped)} not in this store")
+    return 1 if problems else 0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results-dir", type=Path, default=RESULTS, help=f"where result JSONs are written and read (default {RESULTS.relative_to(REPO)})")
@@ -339,7 +418,11 @@ def main() -> None:
     collect_cmd.add_argument("names", nargs="+", help="DVC experiment names (the runs' dvc_exp_name tag or run name), e.g. full-mtl-s42")
     table_cmd = sub.add_parser("table", help="print the markdown results table and which differences are inside seed noise")
     table_cmd.add_argument("--legacy", action="store_true", help="the results made before the SST-2 dev split instead (no mean rows)")
+    check_cmd = sub.add_parser("check", help="do the README table, the result JSONs and the MLflow runs agree? (exit 1 if not)")
+    check_cmd.add_argument("--readme", type=Path, default=REPO / "README.md", help="the README that shows the table (default README.md)")
     args = parser.parse_args()
+    if args.command == "check":
+        raise SystemExit(check(args.results_dir, args.readme))
     if args.command == "collect":
         args.results_dir.mkdir(parents=True, exist_ok=True)
         for name in args.names:
@@ -355,9 +438,7 @@ def main() -> None:
         print("Legacy: runs made before the SST-2 dev split (SST-2 validation was their only SST-2 yardstick)\n")
         print(table(results, aggregate=False))
         return
-    print(table(results))
-    print()
-    print("\n".join(noise_statement(results)))
+    print(report(results))
 
 
 if __name__ == "__main__":

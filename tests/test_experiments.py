@@ -277,3 +277,44 @@ def test_peer_reads_the_raw_data_the_params_name_unless_told(tmp_path):
     params.write_text("prepare:\n  raw_dir: ../data\n")
     assert hf_peer.prepare_config(params, None, None).raw_dir == str((tmp_path / "data").resolve())  # relative to the project, as the pipeline reads it
     assert hf_peer.prepare_config(params, tmp_path / "elsewhere", None).raw_dir == str((tmp_path / "elsewhere").resolve())
+
+
+def test_the_readme_shows_the_results_table_verbatim():
+    """The README's results are the committed JSONs' table, not numbers typed or left behind by hand."""
+    current = {stem: r for stem, r in results.load_results(results.RESULTS).items() if not results.is_legacy(r)}
+    assert current, "no current results committed"
+    assert results.readme_disagreements(current, (REPO / "README.md").read_text()) == []
+
+
+def test_readme_disagreements_name_the_missing_lines():
+    current = {"full-mtl-s42": _result(dev=0.9, val=0.91, conll=0.88)}
+    report = results.report(current)
+    assert results.readme_disagreements(current, f"intro\n\n{report}\n\nmore") == []
+    stale = report.replace("0.910", "0.909")
+    missing = results.readme_disagreements(current, stale)
+    assert missing and all("0.910" in line for line in missing)
+    shuffled = "\n".join(reversed(report.splitlines()))
+    assert results.readme_disagreements(current, shuffled) == ["the README has every line of the table, but not as one block in this order"]
+
+
+def test_mlflow_disagreements_compare_each_score_with_the_run_it_names(tmp_path):
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = client.create_experiment("check", artifact_location=(tmp_path / "artifacts").as_uri())
+    run_id = client.create_run(experiment).info.run_id
+    for key, value in {"sst2_dev_sentence_accuracy": 0.9, "conll2003_test_f1_PER": 0.8, "train_loss": 0.1}.items():
+        client.log_metric(run_id, key, value)
+    agreeing = {"sst2": {"dev": {"sentence_accuracy": 0.9}}, "conll2003": {"test": {"per_type_f1": {"PER": 0.8}}}, "training": {"run_id": run_id}}
+    assert results.mlflow_disagreements({"a": agreeing}, client) == ([], [])
+    changed = {**agreeing, "sst2": {"dev": {"sentence_accuracy": 0.91}}}
+    unlogged = {**agreeing, "sst2": {"dev": {"sentence_accuracy": 0.9}, "validation": {"sentence_accuracy": 0.88}}}
+    elsewhere = {**agreeing, "training": {"run_id": "0" * 32}}
+    unvouched = {**agreeing, "training": {}}
+    problems, skipped = results.mlflow_disagreements({"b": changed, "c": unlogged, "d": elsewhere, "e": unvouched}, client)
+    assert problems == [
+        f"b: sst2.dev.sentence_accuracy is 0.91 here but 0.9 in MLflow run {run_id}",
+        f"c: sst2.validation.sentence_accuracy = 0.88 is not a metric of MLflow run {run_id}",
+        "e: no training.run_id, so no MLflow run vouches for it",
+    ]
+    assert skipped == [f"d (run {'0' * 32} is not in this store)"]
