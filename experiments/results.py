@@ -396,17 +396,16 @@ def check(folder: Path, readme_path: Path) -> int:
     from mtl import tracking
 
     results = {stem: r for stem, r in load_results(folder).items() if not is_legacy(r)}
-    problems = [f"{readme_path.name}: lacks the line {line!r}" for line in readme_disagreements(results, readme_path.read_text())]
+    readme = [f"{readme_path.name} lacks the line {line!r}" for line in readme_disagreements(results, readme_path.read_text())]
     tracking.configure(REPO)
-    found, skipped = mlflow_disagreements(results, MlflowClient())
-    problems += found
+    runs, skipped = mlflow_disagreements(results, MlflowClient())
+    problems = readme + runs
     for line in skipped:
         print(f"skipped: {line}")
     for line in problems:
         print(f"DISAGREES: {line}")
-    checked = len(results) - len(skipped)
-    print(f"{len(results)} results: README {'differs' if any(p.startswith(readme_path.name) for p in problems) else 'agrees'}; "
-          f"{checked} checked against their MLflow runs, {len(skipped)} not in this store")
+    print(f"{len(results)} results: {readme_path.name} {'differs' if readme else 'agrees'}; "
+          f"{len(results) - len(skipped)} checked against their MLflow runs ({len(runs)} disagreements), {len(skipped)} not in this store")
     return 1 if problems else 0
 
 
