@@ -336,6 +336,11 @@ def load_results(folder: Path) -> dict[str, dict]:
     return {stem: r for stem, r in loaded.items() if "training" in r}
 
 
+def results_of(folder: Path, legacy: bool = False) -> dict[str, dict]:
+    """The current results in ``folder`` (made with the SST-2 dev split), or with ``legacy`` the earlier ones."""
+    return {stem: r for stem, r in load_results(folder).items() if is_legacy(r) == legacy}
+
+
 # ------------------------------------------------------------------------------------------------ check
 
 
@@ -395,7 +400,7 @@ def check(folder: Path, readme_path: Path) -> int:
 
     from mtl import tracking
 
-    results = {stem: r for stem, r in load_results(folder).items() if not is_legacy(r)}
+    results = results_of(folder)
     readme = [f"{readme_path.name} lacks the line {line!r}" for line in readme_disagreements(results, readme_path.read_text())]
     tracking.configure(REPO)
     runs, skipped = mlflow_disagreements(results, MlflowClient())
@@ -429,7 +434,7 @@ def main() -> None:
             path.write_text(json.dumps(collect(name), indent=2, sort_keys=True) + "\n")
             print(f"wrote {path}")
         return
-    results = {stem: r for stem, r in load_results(args.results_dir).items() if is_legacy(r) == args.legacy}
+    results = results_of(args.results_dir, args.legacy)
     if not results:
         kind = "legacy" if args.legacy else "current (SST-2 dev split)"
         raise SystemExit(f"no {kind} results in {args.results_dir}: run experiments/full_data.sh first")

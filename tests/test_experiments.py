@@ -281,7 +281,7 @@ def test_peer_reads_the_raw_data_the_params_name_unless_told(tmp_path):
 
 def test_the_readme_shows_the_results_table_verbatim():
     """The README's results are the committed JSONs' table, not numbers typed or left behind by hand."""
-    current = {stem: r for stem, r in results.load_results(results.RESULTS).items() if not results.is_legacy(r)}
+    current = results.results_of(results.RESULTS)
     assert current, "no current results committed"
     assert results.readme_disagreements(current, (REPO / "README.md").read_text()) == []
 
