@@ -3,6 +3,8 @@
     .venv/bin/python experiments/results.py collect full-mtl-s42 full-mtl-s43
     .venv/bin/python experiments/results.py table            # this comparison (SST-2 dev split in force)
     .venv/bin/python experiments/results.py table --legacy   # the earlier 1-epoch runs, before the dev split
+    .venv/bin/python experiments/results.py readme           # write table's output into README.md
+    .venv/bin/python experiments/results.py check            # README == result JSONs == MLflow runs?
 
 **Names.** A run is named ``<configuration>-s<seed>`` (``full-mtl-s42``, ``hf-conll-s43``); the table
 groups runs by configuration and adds one mean ± spread row per configuration with two or more seeds.
@@ -20,6 +22,10 @@ the run was made with). The Hugging Face peers write the same shape themselves (
 whose ``training`` has no ``sst2_dev`` predates the SST-2 dev split: those are *legacy* and appear only
 in ``table --legacy``, never averaged with the current runs. Missing cells (an untrained head, a split
 the run did not score) are ``–``.
+
+**readme** writes ``table``'s output into the README, between the lines ``README_BEGIN`` and ``README_END``
+(HTML comments, invisible on GitHub), and leaves the prose around it alone. Run it whenever a result changes:
+the test suite fails while the README shows another table.
 
 **check** says whether the three places agree: the README shows ``table``'s output verbatim, and every
 result's scores equal the metrics of the MLflow run it names (``training.run_id``) in this clone's store.
@@ -48,6 +54,9 @@ EXPERIMENT = "mtl-pipeline"
 DATASETS = ("sst2", "conll2003")  # the data sets of the ``real`` source, as evaluate names them
 ENTITY_TYPES = ("PER", "LOC", "ORG", "MISC")
 MISSING = "–"
+# the README's generated block lies between these two lines; ``readme`` rewrites what is between them
+README_BEGIN = "<!-- results table: written by `python experiments/results.py readme`, edit the JSONs, not this -->"
+README_END = "<!-- end of results table -->"
 
 # configuration -> what the table calls it, in table order; configurations not listed come after, by name
 LABELS = {
@@ -350,12 +359,45 @@ def report(results: Mapping[str, Mapping]) -> str:
 
 
 def readme_disagreements(results: Mapping[str, Mapping], readme: str) -> list[str]:
-    """The lines of ``report(results)`` the README lacks; empty when it shows the report verbatim, in one piece."""
-    text = report(results)
-    if text in readme:
-        return []
-    missing = [line for line in text.splitlines() if line and line not in readme]
-    return missing or ["the README has every line of the table, but not as one block in this order"]
+    """What is wrong with the README's results block; empty when it holds ``report(results)`` and nothing else."""
+    try:
+        if with_report(readme, results) == readme:
+            return []
+    except ReadmeError as error:
+        return [str(error)]
+    block = readme.split(README_BEGIN)[1].split(README_END)[0]
+    missing = [f"lacks the line {line!r}" for line in report(results).splitlines() if line and line not in block.splitlines()]
+    return missing or ["its results block has every line of the table, but also others, or another order"]
+
+
+class ReadmeError(ValueError):
+    """The README has no single place for the generated table."""
+
+
+def with_report(readme: str, results: Mapping[str, Mapping], where: str = "README.md") -> str:
+    """``readme`` with the text between the ``README_BEGIN`` and ``README_END`` lines replaced by ``report(results)``."""
+    for marker in (README_BEGIN, README_END):
+        count = readme.count(marker)
+        if count != 1:
+            raise ReadmeError(f"{where}: the line {marker!r} must appear once, found {count} times")
+    if readme.index(README_END) < readme.index(README_BEGIN):
+        raise ReadmeError(f"{where}: {README_END!r} comes before {README_BEGIN!r}")
+    head, rest = readme.split(README_BEGIN)
+    _, tail = rest.split(README_END)
+    return f"{head}{README_BEGIN}\n{report(results)}\n{README_END}{tail}"
+
+
+def write_readme(folder: Path, readme_path: Path) -> bool:
+    """Write the current results' report into ``readme_path``; True when that changed the file."""
+    old = readme_path.read_text()
+    new = with_report(old, results_of(folder), readme_path.name)
+    if new == old:
+        return False
+    # write beside, then rename: a crash never leaves a half-written README
+    tmp = readme_path.with_name(f".{readme_path.name}.tmp")
+    tmp.write_text(new)
+    tmp.replace(readme_path)
+    return True
 
 
 def _leaves(tree: Mapping, prefix: str = "") -> dict[str, float]:
@@ -401,7 +443,7 @@ def check(folder: Path, readme_path: Path) -> int:
     from mtl import tracking
 
     results = results_of(folder)
-    readme = [f"{readme_path.name} lacks the line {line!r}" for line in readme_disagreements(results, readme_path.read_text())]
+    readme = [f"{readme_path.name}: {problem}" for problem in readme_disagreements(results, readme_path.read_text())]
     tracking.configure(REPO)
     runs, skipped = mlflow_disagreements(results, MlflowClient())
     problems = readme + runs
@@ -422,11 +464,20 @@ def main() -> None:
     collect_cmd.add_argument("names", nargs="+", help="DVC experiment names (the runs' dvc_exp_name tag or run name), e.g. full-mtl-s42")
     table_cmd = sub.add_parser("table", help="print the markdown results table and which differences are inside seed noise")
     table_cmd.add_argument("--legacy", action="store_true", help="the results made before the SST-2 dev split instead (no mean rows)")
+    readme_cmd = sub.add_parser("readme", help="write table's output into the README, between its results-table markers")
+    readme_cmd.add_argument("--readme", type=Path, default=REPO / "README.md", help="the README to write (default README.md)")
     check_cmd = sub.add_parser("check", help="do the README table, the result JSONs and the MLflow runs agree? (exit 1 if not)")
     check_cmd.add_argument("--readme", type=Path, default=REPO / "README.md", help="the README that shows the table (default README.md)")
     args = parser.parse_args()
     if args.command == "check":
         raise SystemExit(check(args.results_dir, args.readme))
+    if args.command == "readme":
+        try:
+            changed = write_readme(args.results_dir, args.readme)
+        except ReadmeError as error:
+            raise SystemExit(str(error)) from None
+        print(f"{args.readme}: {'table rewritten' if changed else 'table already current'}")
+        return
     if args.command == "collect":
         args.results_dir.mkdir(parents=True, exist_ok=True)
         for name in args.names:

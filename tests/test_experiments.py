@@ -1,5 +1,6 @@
 """The full-data experiment helpers: the HF peer's data and label alignment, run names, the results table, the runner's commands."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -286,15 +287,40 @@ def test_the_readme_shows_the_results_table_verbatim():
     assert results.readme_disagreements(current, (REPO / "README.md").read_text()) == []
 
 
+def _readme(block: str) -> str:
+    return f"intro\n\n{results.README_BEGIN}\n{block}\n{results.README_END}\n\nmore\n"
+
+
 def test_readme_disagreements_name_the_missing_lines():
     current = {"full-mtl-s42": _result(dev=0.9, val=0.91, conll=0.88)}
     report = results.report(current)
-    assert results.readme_disagreements(current, f"intro\n\n{report}\n\nmore") == []
-    stale = report.replace("0.910", "0.909")
-    missing = results.readme_disagreements(current, stale)
-    assert missing and all("0.910" in line for line in missing)
+    assert results.readme_disagreements(current, _readme(report)) == []
+    missing = results.readme_disagreements(current, _readme(report.replace("0.910", "0.909")))
+    assert missing and all("0.910" in line and line.startswith("lacks the line") for line in missing)
     shuffled = "\n".join(reversed(report.splitlines()))
-    assert results.readme_disagreements(current, shuffled) == ["the README has every line of the table, but not as one block in this order"]
+    assert results.readme_disagreements(current, _readme(shuffled)) == ["its results block has every line of the table, but also others, or another order"]
+    # a left-over line inside the block is a disagreement too, though every table line is there
+    assert results.readme_disagreements(current, _readme(report + "\n| old row |")) != []
+    assert "must appear once, found 0 times" in results.readme_disagreements(current, report)[0]
+
+
+def test_the_readme_writer_replaces_only_the_block(tmp_path):
+    current = {"full-mtl-s42": _result(dev=0.9, val=0.91, conll=0.88)}
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "full-mtl-s42.json").write_text(json.dumps(current["full-mtl-s42"]))
+    readme = tmp_path / "README.md"
+    readme.write_text(_readme("| stale | table |"))
+    assert results.write_readme(tmp_path / "results", readme) is True
+    text = readme.read_text()
+    assert text == _readme(results.report(current)) and results.readme_disagreements(current, text) == []
+    assert results.write_readme(tmp_path / "results", readme) is False  # already current: untouched
+    readme.write_text("no markers here\n")
+    with pytest.raises(results.ReadmeError, match="README.md: the line .* must appear once, found 0 times"):
+        results.write_readme(tmp_path / "results", readme)
+    assert readme.read_text() == "no markers here\n"  # a refused write leaves the file as it was
+    readme.write_text(f"{results.README_END}\n{results.README_BEGIN}\n")
+    with pytest.raises(results.ReadmeError, match="comes before"):
+        results.write_readme(tmp_path / "results", readme)
 
 
 def test_mlflow_disagreements_compare_each_score_with_the_run_it_names(tmp_path):
