@@ -11,6 +11,7 @@
 #   full-sentence-only-sN  the same with train.task_weights.token=0   (same code, same budget)
 #   full-token-only-sN     the same with train.task_weights.sentence=0
 #   full-mtl-twW-sN        a multi-task variant: token loss weight W (e.g. full-mtl-tw2-s42), never run by default
+#   full-mtl-tempT-sN      a multi-task variant: temperature sampling at T (e.g. full-mtl-temp2-s42), never run by default
 #   hf-sst2-sN             experiments/hf_peer.py sst2  (Trainer, run_glue recipe), the same epochs and rows
 #   hf-conll-sN            experiments/hf_peer.py conll (Trainer, run_ner recipe)
 # Every pipeline run trains on all the data (prepare.sst2_train=null: SST-2 train less the dev split;
@@ -64,8 +65,8 @@ fi
 for name in "${names[@]}"; do
     seed="${name##*-s}"
     configuration="${name%-s*}"
-    if [[ ! "$seed" =~ ^[0-9]+$ ]] || { [[ ! " ${CONFIGURATIONS[*]} " == *" $configuration "* ]] && [[ ! "$configuration" =~ ^full-mtl-tw[0-9]+(\.[0-9]+)?$ ]]; }; then
-        echo "unknown run name $name: expected <configuration>-s<seed>, configuration one of ${CONFIGURATIONS[*]} full-mtl-tw<weight>" >&2
+    if [[ ! "$seed" =~ ^[0-9]+$ ]] || { [[ ! " ${CONFIGURATIONS[*]} " == *" $configuration "* ]] && [[ ! "$configuration" =~ ^full-mtl-(tw|temp)[0-9]+(\.[0-9]+)?$ ]]; }; then
+        echo "unknown run name $name: expected <configuration>-s<seed>, configuration one of ${CONFIGURATIONS[*]} full-mtl-tw<weight> full-mtl-temp<temperature>" >&2
         exit 1
     fi
 done
@@ -113,6 +114,10 @@ pipeline_flags() {
         full-sentence-only) flags+=(-S train.task_weights.sentence=1.0 -S train.task_weights.token=0) ;;
         full-token-only) flags+=(-S train.task_weights.sentence=0 -S train.task_weights.token=1.0) ;;
         full-mtl-tw*) flags+=(-S train.task_weights.sentence=1.0 -S "train.task_weights.token=${configuration#full-mtl-tw}") ;;
+        full-mtl-temp*)
+            flags+=(-S train.task_weights.sentence=1.0 -S train.task_weights.token=1.0)
+            flags+=(-S train.sampling=temperature -S "train.temperature=${configuration#full-mtl-temp}")
+            ;;
     esac
     [ -z "${RAW_DIR:-}" ] || flags+=(-S "prepare.raw_dir=$RAW_DIR")
     [ -z "${PROCESSES:-}" ] || flags+=(-S "train.processes=$PROCESSES")

@@ -68,8 +68,10 @@ LABELS = {
     # legacy configurations, kept so the earlier table renders with its own words
     "full-mtl-token-w0.5": "multi-task, token loss weight 0.5",
 }
-# a multi-task variant of full_data.sh: the default recipe with another token loss weight (full-mtl-tw2)
-_TOKEN_WEIGHT_VARIANT = re.compile(r"^full-mtl-tw(?P<weight>\d+(?:\.\d+)?)$")
+# the multi-task variants of full_data.sh, the default recipe with one setting changed: full-mtl-tw2 (token
+# loss weight 2), full-mtl-temp2 (temperature sampling, T = 2)
+_VARIANT = re.compile(r"^full-mtl-(?P<kind>tw|temp)(?P<value>\d+(?:\.\d+)?)$")
+_VARIANT_WORDS = {"tw": "token loss weight {}", "temp": "temperature sampling, T = {}"}
 # ``-s42`` (this scheme) or ``-seed43`` (the legacy runs) at the end of a name is the seed
 _SEED_SUFFIX = re.compile(r"^(?P<configuration>.+?)-s(?:eed)?(?P<seed>\d+)$")
 
@@ -255,7 +257,7 @@ def group_runs(names: Iterable[str]) -> dict[str, list[str]]:
     def rank(configuration: str) -> tuple[float, str]:
         if configuration in positions:
             return positions[configuration], ""
-        if _TOKEN_WEIGHT_VARIANT.match(configuration):
+        if _VARIANT.match(configuration):
             return positions["full-mtl"] + 0.5, configuration
         return len(positions), configuration
 
@@ -264,11 +266,11 @@ def group_runs(names: Iterable[str]) -> dict[str, list[str]]:
 
 
 def describe(configuration: str) -> str:
-    """What the table calls one configuration: its ``LABELS`` entry, the token weight of a variant, else its name."""
+    """What the table calls one configuration: its ``LABELS`` entry, the changed setting of a variant, else its name."""
     if configuration in LABELS:
         return LABELS[configuration]
-    variant = _TOKEN_WEIGHT_VARIANT.match(configuration)
-    return f"multi-task, token loss weight {variant['weight']}" if variant else configuration
+    variant = _VARIANT.match(configuration)
+    return f"multi-task, {_VARIANT_WORDS[variant['kind']].format(variant['value'])}" if variant else configuration
 
 
 def label(name: str) -> str:

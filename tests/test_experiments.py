@@ -83,21 +83,23 @@ def test_peer_metric_names_match_the_pipelines():
         ("full-mtl-token-w0.5", ("full-mtl-token-w0.5", None)),
         ("hf-sst2-s", ("hf-sst2-s", None)),
         ("full-mtl-tw1.5-s42", ("full-mtl-tw1.5", 42)),
+        ("full-mtl-temp2-s43", ("full-mtl-temp2", 43)),
     ],
 )
 def test_run_names_parse_into_configuration_and_seed(name, parsed):
     assert results.parse_name(name) == parsed
 
 
-def test_token_weight_variants_are_labelled_by_their_weight():
+def test_multi_task_variants_are_labelled_by_their_setting():
     assert results.label("full-mtl-tw2-s43") == "multi-task, token loss weight 2, seed 43"
     assert results.describe("full-mtl-tw1.5") == "multi-task, token loss weight 1.5"
+    assert results.label("full-mtl-temp2-s42") == "multi-task, temperature sampling, T = 2, seed 42"
     assert results.describe("full-mtl") == "multi-task (ours)" and results.describe("full-mtl-twx") == "full-mtl-twx"
 
 
-def test_token_weight_variants_sit_right_after_the_multi_task_rows():
-    names = ["hf-conll-s42", "full-token-only-s42", "full-mtl-tw2-s42", "full-mtl-s43", "full-mtl-tw1.5-s42", "zz-s1", "full-mtl-s42"]
-    assert list(results.group_runs(names)) == ["full-mtl", "full-mtl-tw1.5", "full-mtl-tw2", "full-token-only", "hf-conll", "zz"]
+def test_multi_task_variants_sit_right_after_the_multi_task_rows():
+    names = ["hf-conll-s42", "full-token-only-s42", "full-mtl-tw2-s42", "full-mtl-s43", "full-mtl-temp2-s42", "full-mtl-tw1.5-s42", "zz-s1", "full-mtl-s42"]
+    assert list(results.group_runs(names)) == ["full-mtl", "full-mtl-temp2", "full-mtl-tw1.5", "full-mtl-tw2", "full-token-only", "hf-conll", "zz"]
 
 
 def test_run_name_round_trips():
@@ -247,16 +249,21 @@ def test_runner_rejects_an_unknown_name_before_running_anything(tmp_path):
     assert "unknown run name full-mtl-seed43" in done.stderr and "== " not in done.stdout
 
 
-def test_runner_runs_a_token_weight_variant_only_when_named(tmp_path):
+def test_runner_runs_a_multi_task_variant_only_when_named(tmp_path):
     root = _script_repo(tmp_path)
     done = _dry_run(root, "full-mtl-tw2-s42", "full-mtl-tw1.5-s43", "full-mtl-twx-s42")
     assert done.returncode == 1 and "unknown run name full-mtl-twx-s42" in done.stderr and "== " not in done.stdout
-    done = _dry_run(root, "full-mtl-tw2-s42", "full-mtl-tw1.5-s43")
+    done = _dry_run(root, "full-mtl-temp-s42")
+    assert done.returncode == 1 and "unknown run name full-mtl-temp-s42" in done.stderr
+    done = _dry_run(root, "full-mtl-tw2-s42", "full-mtl-tw1.5-s43", "full-mtl-temp2-s42")
     assert done.returncode == 0, done.stderr
     commands = dict(line.removeprefix("== ").split(":", 1) for line in done.stdout.splitlines() if line.startswith("== "))
     assert "-n full-mtl-tw2-s42 " in commands["full-mtl-tw2-s42"]
     assert commands["full-mtl-tw2-s42"].endswith("-S train.seed=42 -S train.task_weights.sentence=1.0 -S train.task_weights.token=2")
     assert commands["full-mtl-tw1.5-s43"].endswith("-S train.seed=43 -S train.task_weights.sentence=1.0 -S train.task_weights.token=1.5")
+    assert commands["full-mtl-temp2-s42"].endswith(
+        "-S train.seed=42 -S train.task_weights.sentence=1.0 -S train.task_weights.token=1.0 -S train.sampling=temperature -S train.temperature=2"
+    )
 
 
 def test_runner_without_accelerate_stops_before_any_run(tmp_path):
