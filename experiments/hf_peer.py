@@ -198,6 +198,7 @@ def main() -> None:
         set_seed,
     )
 
+    from mtl import tracking
     from mtl.backbones import resolve_backbone
     from mtl.data import CONLL_TAGS, SST2_LABELS
     from mtl.files import write_json
@@ -257,6 +258,8 @@ def main() -> None:
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k not in ("out", "no_mlflow")}
     training = {
         "recipe": "run_glue.py" if args.task == "sst2" else "run_ner.py (label_all_tokens=False)",
+        # the commit the run was made from, as the pipeline's results record it (results.py lists it in the README)
+        "git_commit": tracking.git_commit(REPO),
         "train_sentences": len(train_rows),
         # the data split in force: the pipeline's prepare section (a result without sst2_dev predates the dev split)
         "sst2_dev": prepare.sst2_dev,
@@ -280,8 +283,6 @@ def main() -> None:
 
     if not args.no_mlflow:
         import mlflow
-
-        from mtl import tracking
 
         tracking.configure(REPO)
         experiment_id = tracking.ensure_experiment(EXPERIMENT, REPO)

@@ -21,7 +21,8 @@ the run was made with). The Hugging Face peers write the same shape themselves (
 **table** renders every result under the results directory that has a ``training`` block. A result
 whose ``training`` has no ``sst2_dev`` predates the SST-2 dev split: those are *legacy* and appear only
 in ``table --legacy``, never averaged with the current runs. Missing cells (an untrained head, a split
-the run did not score) are ``–``.
+the run did not score) are ``–``. Below the table: which differences are inside seed noise, and the run
+list (each row's git commit and MLflow run, from its ``training`` block).
 
 **readme** writes ``table``'s output into the README, between the lines ``README_BEGIN`` and ``README_END``
 (HTML comments, invisible on GitHub), and leaves the prose around it alone. Run it whenever a result changes:
@@ -49,6 +50,7 @@ if str(REPO / "src") not in sys.path:
     sys.path.insert(0, str(REPO / "src"))
 
 from mtl.splits import SPLITS  # noqa: E402  (light: no torch, no pandas)
+from hf_peer import EXPERIMENT as PEER_EXPERIMENT  # noqa: E402  (its imports are light; the heavy ones are inside functions)
 
 EXPERIMENT = "mtl-pipeline"
 DATASETS = ("sst2", "conll2003")  # the data sets of the ``real`` source, as evaluate names them
@@ -355,9 +357,25 @@ def results_of(folder: Path, legacy: bool = False) -> dict[str, dict]:
 # ------------------------------------------------------------------------------------------------ check
 
 
+def run_list(results: Mapping[str, Mapping]) -> str:
+    """A markdown table of where each row came from: run, git commit and MLflow run, in the table's order."""
+    lines = [
+        f"MLflow runs behind the rows (experiment `{EXPERIMENT}`; the Hugging Face peers' in `{PEER_EXPERIMENT}`):",
+        "",
+        "| run | git commit | MLflow run |",
+        "|---|---|---|",
+    ]
+    for names in group_runs(results).values():
+        for name in names:
+            training = results[name]["training"]
+            commit, run_id = training.get("git_commit"), training.get("run_id")
+            lines.append(f"| {name} | {f'`{commit[:7]}`' if commit else MISSING} | {f'`{run_id}`' if run_id else MISSING} |")
+    return "\n".join(lines)
+
+
 def report(results: Mapping[str, Mapping]) -> str:
-    """What ``table`` prints for these results: the table, a blank line, the noise statement."""
-    return table(results) + "\n\n" + "\n".join(noise_statement(results))
+    """What ``table`` prints for these results: the table, the noise statement and the run list, a blank line apart."""
+    return "\n\n".join([table(results), "\n".join(noise_statement(results)), run_list(results)])
 
 
 def readme_disagreements(results: Mapping[str, Mapping], readme: str) -> list[str]:

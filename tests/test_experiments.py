@@ -197,6 +197,28 @@ def test_noise_statement_says_which_differences_are_inside_seed_noise():
     assert "CoNLL val F1: multi-task (ours) 0.875 ± 0.005 against sentence-only" not in text  # its token head is untrained
 
 
+def test_run_list_names_each_rows_commit_and_mlflow_run_in_table_order():
+    with_run = {
+        "hf-conll-s42": _result(conll=0.86),
+        "hf-sst2-s42": _result(0.9, 0.9),
+        "full-mtl-s42": _result(0.9, 0.9, 0.87),
+        "full-mtl-s43": _result(0.9, 0.9, 0.87),
+    }
+    with_run["full-mtl-s42"]["training"] |= {"git_commit": "7fb4c65f0a1b2c3d4e5f60718293a4b5c6d7e8f9", "run_id": "8187"}
+    with_run["full-mtl-s43"]["training"] |= {"run_id": "e1f0"}  # no commit recorded
+    lines = results.run_list(with_run).splitlines()
+    assert lines[0] == "MLflow runs behind the rows (experiment `mtl-pipeline`; the Hugging Face peers' in `mtl-peers`):"
+    assert lines[2:] == [
+        "| run | git commit | MLflow run |",
+        "|---|---|---|",
+        "| full-mtl-s42 | `7fb4c65` | `8187` |",
+        "| full-mtl-s43 | – | `e1f0` |",
+        "| hf-sst2-s42 | – | – |",  # the table's order (run_glue before run_ner), not the names'
+        "| hf-conll-s42 | – | – |",  # nothing recorded: no made-up commit or run
+    ]
+    assert results.report(with_run).endswith(results.run_list(with_run))
+
+
 def test_legacy_results_are_told_apart_and_still_render():
     assert results.is_legacy(_result(0.9, sst2_dev=None)) and not results.is_legacy(_result(0.9))
     committed = results.load_results(results.RESULTS)
