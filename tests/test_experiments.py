@@ -84,6 +84,7 @@ def test_peer_metric_names_match_the_pipelines():
         ("hf-sst2-s", ("hf-sst2-s", None)),
         ("full-mtl-tw1.5-s42", ("full-mtl-tw1.5", 42)),
         ("full-mtl-temp2-s43", ("full-mtl-temp2", 43)),
+        ("full-mtl-lr5e-5-s42", ("full-mtl-lr5e-5", 42)),  # the exponent's minus is not a seed suffix
     ],
 )
 def test_run_names_parse_into_configuration_and_seed(name, parsed):
@@ -94,6 +95,7 @@ def test_multi_task_variants_are_labelled_by_their_setting():
     assert results.label("full-mtl-tw2-s43") == "multi-task, token loss weight 2, seed 43"
     assert results.describe("full-mtl-tw1.5") == "multi-task, token loss weight 1.5"
     assert results.label("full-mtl-temp2-s42") == "multi-task, temperature sampling, T = 2, seed 42"
+    assert results.label("full-mtl-lr5e-5-s43") == "multi-task, encoder learning rate 5e-5, seed 43"
     assert results.describe("full-mtl") == "multi-task (ours)" and results.describe("full-mtl-twx") == "full-mtl-twx"
 
 
@@ -277,7 +279,9 @@ def test_runner_runs_a_multi_task_variant_only_when_named(tmp_path):
     assert done.returncode == 1 and "unknown run name full-mtl-twx-s42" in done.stderr and "== " not in done.stdout
     done = _dry_run(root, "full-mtl-temp-s42")
     assert done.returncode == 1 and "unknown run name full-mtl-temp-s42" in done.stderr
-    done = _dry_run(root, "full-mtl-tw2-s42", "full-mtl-tw1.5-s43", "full-mtl-temp2-s42")
+    done = _dry_run(root, "full-mtl-lr5e-s42")
+    assert done.returncode == 1 and "unknown run name full-mtl-lr5e-s42" in done.stderr
+    done = _dry_run(root, "full-mtl-tw2-s42", "full-mtl-tw1.5-s43", "full-mtl-temp2-s42", "full-mtl-lr5e-5-s42")
     assert done.returncode == 0, done.stderr
     commands = dict(line.removeprefix("== ").split(":", 1) for line in done.stdout.splitlines() if line.startswith("== "))
     assert "-n full-mtl-tw2-s42 " in commands["full-mtl-tw2-s42"]
@@ -285,6 +289,9 @@ def test_runner_runs_a_multi_task_variant_only_when_named(tmp_path):
     assert commands["full-mtl-tw1.5-s43"].endswith("-S train.seed=43 -S train.task_weights.sentence=1.0 -S train.task_weights.token=1.5")
     assert commands["full-mtl-temp2-s42"].endswith(
         "-S train.seed=42 -S train.task_weights.sentence=1.0 -S train.task_weights.token=1.0 -S train.sampling=temperature -S train.temperature=2"
+    )
+    assert commands["full-mtl-lr5e-5-s42"].endswith(
+        "-S train.seed=42 -S train.task_weights.sentence=1.0 -S train.task_weights.token=1.0 -S train.learning_rate=5e-5"
     )
 
 
