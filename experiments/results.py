@@ -432,7 +432,7 @@ def _leaves(tree: Mapping, prefix: str = "") -> dict[str, float]:
 
 
 def mlflow_disagreements(results: Mapping[str, Mapping], client) -> tuple[list[str], list[str]]:
-    """(disagreements, runs skipped): each result's scores against the metrics of the MLflow run it names."""
+    """(disagreements, runs skipped): each result's scores and git commit against the MLflow run it names."""
     from mlflow.exceptions import MlflowException
 
     problems: list[str] = []
@@ -447,6 +447,11 @@ def mlflow_disagreements(results: Mapping[str, Mapping], client) -> tuple[list[s
         except MlflowException:
             skipped.append(f"{name} (run {run_id} is not in this store)")
             continue
+        # the commit is what the README's run list prints: a hand-edited one would send a reader to other code
+        commit = result["training"].get("git_commit")
+        logged_commit = run.data.tags.get("mlflow.source.git.commit") or run.data.tags.get("git_commit")
+        if commit != logged_commit:
+            problems.append(f"{name}: git_commit is {commit} here but {logged_commit} in MLflow run {run_id}")
         logged = _leaves(scores_from_metrics(run.data.metrics))
         for key, value in _leaves({k: v for k, v in result.items() if k in DATASETS}).items():
             if key not in logged:

@@ -364,19 +364,24 @@ def test_mlflow_disagreements_compare_each_score_with_the_run_it_names(tmp_path)
 
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
     experiment = client.create_experiment("check", artifact_location=(tmp_path / "artifacts").as_uri())
-    run_id = client.create_run(experiment).info.run_id
+    run_id = client.create_run(experiment, tags={"mlflow.source.git.commit": "a" * 40}).info.run_id
     for key, value in {"sst2_dev_sentence_accuracy": 0.9, "conll2003_test_f1_PER": 0.8, "train_loss": 0.1}.items():
         client.log_metric(run_id, key, value)
-    agreeing = {"sst2": {"dev": {"sentence_accuracy": 0.9}}, "conll2003": {"test": {"per_type_f1": {"PER": 0.8}}}, "training": {"run_id": run_id}}
+    training = {"run_id": run_id, "git_commit": "a" * 40}
+    agreeing = {"sst2": {"dev": {"sentence_accuracy": 0.9}}, "conll2003": {"test": {"per_type_f1": {"PER": 0.8}}}, "training": training}
     assert results.mlflow_disagreements({"a": agreeing}, client) == ([], [])
     changed = {**agreeing, "sst2": {"dev": {"sentence_accuracy": 0.91}}}
     unlogged = {**agreeing, "sst2": {"dev": {"sentence_accuracy": 0.9}, "validation": {"sentence_accuracy": 0.88}}}
-    elsewhere = {**agreeing, "training": {"run_id": "0" * 32}}
+    elsewhere = {**agreeing, "training": {**training, "run_id": "0" * 32}}
     unvouched = {**agreeing, "training": {}}
-    problems, skipped = results.mlflow_disagreements({"b": changed, "c": unlogged, "d": elsewhere, "e": unvouched}, client)
+    recommitted = {**agreeing, "training": {**training, "git_commit": "b" * 40}}
+    problems, skipped = results.mlflow_disagreements(
+        {"b": changed, "c": unlogged, "d": elsewhere, "e": unvouched, "f": recommitted}, client
+    )
     assert problems == [
         f"b: sst2.dev.sentence_accuracy is 0.91 here but 0.9 in MLflow run {run_id}",
         f"c: sst2.validation.sentence_accuracy = 0.88 is not a metric of MLflow run {run_id}",
         "e: no training.run_id, so no MLflow run vouches for it",
+        f"f: git_commit is {'b' * 40} here but {'a' * 40} in MLflow run {run_id}",
     ]
     assert skipped == [f"d (run {'0' * 32} is not in this store)"]
