@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -181,3 +184,14 @@ def test_viterbi_predictions_are_valid_iob2_where_argmax_ones_are_not(make_tiny_
         valid[decoding] = [is_valid([w["tag"] for w in a["words"]], labels) for a in predict_texts(model, texts)]
     assert not all(valid["argmax"]), "the random head must give some invalid argmax sequence, or this test shows nothing"
     assert all(valid["viterbi"])
+
+
+def test_importing_the_pyfunc_model_prints_no_mlflow_type_hint_warning():
+    """Every export and every `mlflow models serve` start imports it: a warning there is noise to a user.
+
+    A fresh interpreter, because MLflow shows this warning once per process.
+    """
+    done = subprocess.run(
+        [sys.executable, "-W", "default", "-c", "import mtl.serving"], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert "type hints" not in done.stderr, done.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -266,18 +267,27 @@ def test_pyfunc_runtime_param_default_and_errors(exported, make_tiny_model, tmp_
         served.load_context(context(bare))
 
 
-def test_logged_pyfunc_carries_the_graphs_and_serves_onnx(make_tiny_model, tmp_path, monkeypatch):
+def test_logged_pyfunc_carries_the_graphs_and_serves_onnx(make_tiny_model, tmp_path, monkeypatch, capfd):
+    import json
+
     import mlflow
 
     model_dir = tmp_path / "model"
     make_tiny_model().save(model_dir)
     monkeypatch.chdir(tmp_path)
     from mtl import tracking
-    from mtl.serving import log_pyfunc
+    from mtl.serving import INPUT_EXAMPLE, log_pyfunc
 
     tracking.configure(tmp_path)
+    monkeypatch.delenv("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", raising=False)
+    capfd.readouterr()
     with mlflow.start_run(experiment_id=tracking.ensure_experiment("runtime-test", tmp_path)):
         info = log_pyfunc(model_dir)
+    logged = capfd.readouterr()
+    # MLflow predicts the example through the served path before the version exists, without a progress bar
+    assert "Downloading artifacts" not in logged.err + logged.out and "Failed to validate" not in logged.err + logged.out
+    request = json.loads(Path(mlflow.artifacts.download_artifacts(info.model_uri, dst_path=str(tmp_path / "dl")), "serving_input_example.json").read_text())
+    assert request == {"inputs": INPUT_EXAMPLE}
     assert sorted(p.name for p in model_dir.iterdir() if p.suffix == ".onnx") == [], "the saved model (a DVC output) stays untouched"
     loaded = mlflow.pyfunc.load_model(info.model_uri)
     in_process = loaded.unwrap_python_model().model

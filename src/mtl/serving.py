@@ -10,8 +10,7 @@ import contextlib
 import hashlib
 import os
 import re
-import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -53,8 +52,9 @@ SIGNATURE = ModelSignature(
     ),
 )
 ENTRY = Path(__file__).with_name("pyfunc_entry.py")
-# MLflow nags about predict's missing type hints; they are left out on purpose (see MultiTaskPyfunc.predict).
-warnings.filterwarnings("ignore", message=".*type hints? .*predict", category=UserWarning)
+# Logged with every model: MLflow shows it (and a ready request body, serving_input_example.json) on the
+# model's page, and predicts it through the serving path once before the version is registered.
+INPUT_EXAMPLE = ["Apple unveiled a faster laptop chip in California.", "Heavy rain is expected tomorrow."]
 
 
 class BadInput(MlflowException):
@@ -150,6 +150,13 @@ def _short(value: Any, limit: int = 40) -> str:
 class MultiTaskPyfunc(mlflow.pyfunc.PythonModel):
     """Serves ``predict_texts`` over MLflow's REST protocol, on the runtime a request (or the server) chooses."""
 
+    # No type hints on predict: MLflow 3 reads them as an input schema, and ours is the explicit SIGNATURE.
+    # Without them MLflow warns at class creation, in every export and every server start, and no filter of
+    # ours can stop it (MLflow wraps the check in its own filter context). This is MLflow's switch for
+    # classes that validate their own input, as its ChatModel does; with it, predict stays unwrapped,
+    # which is what the wrapper does without hints anyway. tests/test_inference_serving.py checks it still works.
+    _skip_type_hint_validation = True
+
     def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
         """Load the model directory logged as the ``model`` artifact (its ONNX graphs sit beside the weights).
 
@@ -172,7 +179,6 @@ class MultiTaskPyfunc(mlflow.pyfunc.PythonModel):
         except ValueError as err:
             raise bad_input(f"{err} (or {SERVER_DEFAULT!r}: the server's {RUNTIME_ENV})") from err
 
-    # No type hints on predict: MLflow 3 reads them as an input schema, and ours is the explicit SIGNATURE.
     def predict(self, context, model_input, params=None):  # noqa: ANN001, ANN201
         """One answer (dict) per sentence (see ``mtl.inference.predict_texts``).
 
@@ -221,6 +227,19 @@ def code_hash() -> str:
     return digest.hexdigest()
 
 
+@contextlib.contextmanager
+def _env_default(name: str, value: str) -> Iterator[None]:
+    """``$name`` is ``value`` inside the block unless the user set it; afterwards as it was."""
+    if name in os.environ:
+        yield
+        return
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        os.environ.pop(name, None)
+
+
 def log_pyfunc(
     model_dir: str | Path, registered_model_name: str | None = None, name: str = "model", onnx: bool = True
 ) -> mlflow.models.model.ModelInfo:
@@ -232,12 +251,15 @@ def log_pyfunc(
     """
     with contextlib.ExitStack() as stack:
         logged = stack.enter_context(onnx_model_dir(model_dir)) if onnx else Path(model_dir)
+        # MLflow checks INPUT_EXAMPLE by loading the logged copy, a local one, under a download progress bar
+        stack.enter_context(_env_default("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false"))
         return mlflow.pyfunc.log_model(
             name=name,
             python_model=str(ENTRY),
             artifacts={"model": str(logged)},
             code_paths=[str(Path(__file__).parent)],
             signature=SIGNATURE,
+            input_example=INPUT_EXAMPLE,
             pip_requirements=pip_requirements(),
             registered_model_name=registered_model_name,
         )
