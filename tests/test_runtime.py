@@ -278,8 +278,9 @@ def test_logged_pyfunc_carries_the_graphs_and_serves_onnx(make_tiny_model, tmp_p
     from mtl import tracking
     from mtl.serving import INPUT_EXAMPLE, log_pyfunc
 
-    tracking.configure(tmp_path)
+    # as export and fine-tune do: tracking.configure is what turns MLflow's download progress bar off
     monkeypatch.delenv("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", raising=False)
+    tracking.configure(tmp_path)
     capfd.readouterr()
     with mlflow.start_run(experiment_id=tracking.ensure_experiment("runtime-test", tmp_path)):
         info = log_pyfunc(model_dir)

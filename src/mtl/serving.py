@@ -10,7 +10,7 @@ import contextlib
 import hashlib
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -154,7 +154,7 @@ class MultiTaskPyfunc(mlflow.pyfunc.PythonModel):
     # Without them MLflow warns at class creation, in every export and every server start, and no filter of
     # ours can stop it (MLflow wraps the check in its own filter context). This is MLflow's switch for
     # classes that validate their own input, as its ChatModel does; with it, predict stays unwrapped,
-    # which is what the wrapper does without hints anyway. tests/test_inference_serving.py checks it still works.
+    # which is what the wrapper does without hints anyway. tests/test_inference_serving.py checks the warning is gone.
     _skip_type_hint_validation = True
 
     def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
@@ -227,19 +227,6 @@ def code_hash() -> str:
     return digest.hexdigest()
 
 
-@contextlib.contextmanager
-def _env_default(name: str, value: str) -> Iterator[None]:
-    """``$name`` is ``value`` inside the block unless the user set it; afterwards as it was."""
-    if name in os.environ:
-        yield
-        return
-    os.environ[name] = value
-    try:
-        yield
-    finally:
-        os.environ.pop(name, None)
-
-
 def log_pyfunc(
     model_dir: str | Path, registered_model_name: str | None = None, name: str = "model", onnx: bool = True
 ) -> mlflow.models.model.ModelInfo:
@@ -251,8 +238,6 @@ def log_pyfunc(
     """
     with contextlib.ExitStack() as stack:
         logged = stack.enter_context(onnx_model_dir(model_dir)) if onnx else Path(model_dir)
-        # MLflow checks INPUT_EXAMPLE by loading the logged copy, a local one, under a download progress bar
-        stack.enter_context(_env_default("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false"))
         return mlflow.pyfunc.log_model(
             name=name,
             python_model=str(ENTRY),
