@@ -63,8 +63,10 @@ test-postgres: install
 		|| { echo "test-postgres needs PostgreSQL (initdb, pg_ctl, psql): apt-get install postgresql" >&2; exit 1; }
 	PATH="$(BIN):$$PATH" MTL_TEST_POSTGRES=1 $(PY) -m pytest -m postgres tests/test_postgres.py
 
+# MLflow draws a download progress bar when the server fetches the model: carriage returns that fill a
+# server log with one unreadable line, so it is off here (the user guide's plain command still shows it)
 serve: install
-	PATH="$(BIN):$$PATH" mlflow models serve -m "models:/$(MODEL)@champion" --env-manager local -h $(HOST) -p $(PORT) --workers $(WORKERS)
+	PATH="$(BIN):$$PATH" MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR=false mlflow models serve -m "models:/$(MODEL)@champion" --env-manager local -h $(HOST) -p $(PORT) --workers $(WORKERS)
 
 ui: install
 	PATH="$(BIN):$$PATH" mlflow ui --backend-store-uri "$(MLFLOW_TRACKING_URI)" -h $(HOST) -p 5000

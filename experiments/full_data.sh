@@ -13,6 +13,7 @@
 #   full-mtl-twW-sN        a multi-task variant: token loss weight W (e.g. full-mtl-tw2-s42), never run by default
 #   full-mtl-tempT-sN      a multi-task variant: temperature sampling at T (e.g. full-mtl-temp2-s42), never run by default
 #   full-mtl-lrR-sN        a multi-task variant: encoder learning rate R (e.g. full-mtl-lr5e-5-s42), never run by default
+#   full-mtl-eE-sN         a multi-task variant: E epochs instead of EPOCHS (e.g. full-mtl-e5-s42), never run by default
 #   hf-sst2-sN             experiments/hf_peer.py sst2  (Trainer, run_glue recipe), the same epochs and rows
 #   hf-conll-sN            experiments/hf_peer.py conll (Trainer, run_ner recipe)
 # Every pipeline run trains on all the data (prepare.sst2_train=null: SST-2 train less the dev split;
@@ -66,8 +67,9 @@ fi
 for name in "${names[@]}"; do
     seed="${name##*-s}"
     configuration="${name%-s*}"
-    if [[ ! "$seed" =~ ^[0-9]+$ ]] || { [[ ! " ${CONFIGURATIONS[*]} " == *" $configuration "* ]] && [[ ! "$configuration" =~ ^full-mtl-(tw|temp|lr)[0-9]+(\.[0-9]+)?(e-[0-9]+)?$ ]]; }; then
-        echo "unknown run name $name: expected <configuration>-s<seed>, configuration one of ${CONFIGURATIONS[*]} full-mtl-tw<weight> full-mtl-temp<temperature> full-mtl-lr<learning rate>" >&2
+    if [[ ! "$seed" =~ ^[0-9]+$ ]] || { [[ ! " ${CONFIGURATIONS[*]} " == *" $configuration "* ]] \
+        && [[ ! "$configuration" =~ ^full-mtl-((tw|temp|lr)[0-9]+(\.[0-9]+)?(e-[0-9]+)?|e[1-9][0-9]*)$ ]]; }; then
+        echo "unknown run name $name: expected <configuration>-s<seed>, configuration one of ${CONFIGURATIONS[*]} full-mtl-tw<weight> full-mtl-temp<temperature> full-mtl-lr<learning rate> full-mtl-e<epochs>" >&2
         exit 1
     fi
 done
@@ -109,20 +111,19 @@ run() {
 # the -S overrides of one of our configurations
 pipeline_flags() {
     local configuration="$1" seed="$2"
-    local flags=(-S prepare.sst2_train=null -S prepare.conll_train=null -S "train.epochs=$EPOCHS" -S "train.seed=$seed")
+    local epochs="$EPOCHS" sentence=1.0 token=1.0
     case "$configuration" in
-        full-mtl) flags+=(-S train.task_weights.sentence=1.0 -S train.task_weights.token=1.0) ;;
-        full-sentence-only) flags+=(-S train.task_weights.sentence=1.0 -S train.task_weights.token=0) ;;
-        full-token-only) flags+=(-S train.task_weights.sentence=0 -S train.task_weights.token=1.0) ;;
-        full-mtl-tw*) flags+=(-S train.task_weights.sentence=1.0 -S "train.task_weights.token=${configuration#full-mtl-tw}") ;;
-        full-mtl-temp*)
-            flags+=(-S train.task_weights.sentence=1.0 -S train.task_weights.token=1.0)
-            flags+=(-S train.sampling=temperature -S "train.temperature=${configuration#full-mtl-temp}")
-            ;;
-        full-mtl-lr*)
-            # DVC reads -S values as YAML 1.2, where 5e-5 is a float
-            flags+=(-S train.task_weights.sentence=1.0 -S train.task_weights.token=1.0 -S "train.learning_rate=${configuration#full-mtl-lr}")
-            ;;
+        full-mtl-e*) epochs="${configuration#full-mtl-e}" ;;
+        full-sentence-only) token=0 ;;
+        full-token-only) sentence=0 ;;
+        full-mtl-tw*) token="${configuration#full-mtl-tw}" ;;
+    esac
+    local flags=(-S prepare.sst2_train=null -S prepare.conll_train=null -S "train.epochs=$epochs" -S "train.seed=$seed")
+    flags+=(-S "train.task_weights.sentence=$sentence" -S "train.task_weights.token=$token")
+    case "$configuration" in
+        full-mtl-temp*) flags+=(-S train.sampling=temperature -S "train.temperature=${configuration#full-mtl-temp}") ;;
+        # DVC reads -S values as YAML 1.2, where 5e-5 is a float
+        full-mtl-lr*) flags+=(-S "train.learning_rate=${configuration#full-mtl-lr}") ;;
     esac
     [ -z "${RAW_DIR:-}" ] || flags+=(-S "prepare.raw_dir=$RAW_DIR")
     [ -z "${PROCESSES:-}" ] || flags+=(-S "train.processes=$PROCESSES")

@@ -71,9 +71,15 @@ LABELS = {
     "full-mtl-token-w0.5": "multi-task, token loss weight 0.5",
 }
 # the multi-task variants of full_data.sh, the default recipe with one setting changed: full-mtl-tw2 (token
-# loss weight 2), full-mtl-temp2 (temperature sampling, T = 2), full-mtl-lr5e-5 (encoder learning rate 5e-5)
-_VARIANT = re.compile(r"^full-mtl-(?P<kind>tw|temp|lr)(?P<value>\d+(?:\.\d+)?(?:e-\d+)?)$")
-_VARIANT_WORDS = {"tw": "token loss weight {}", "temp": "temperature sampling, T = {}", "lr": "encoder learning rate {}"}
+# loss weight 2), full-mtl-temp2 (temperature sampling, T = 2), full-mtl-lr5e-5 (encoder learning rate 5e-5),
+# full-mtl-e5 (5 epochs)
+_VARIANT = re.compile(r"^full-mtl-(?P<kind>tw|temp|lr|e)(?P<value>\d+(?:\.\d+)?(?:e-\d+)?)$")
+_VARIANT_WORDS = {
+    "tw": "token loss weight {}",
+    "temp": "temperature sampling, T = {}",
+    "lr": "encoder learning rate {}",
+    "e": "{} epochs",
+}
 # ``-s42`` (this scheme) or ``-seed43`` (the legacy runs) at the end of a name is the seed
 _SEED_SUFFIX = re.compile(r"^(?P<configuration>.+?)-s(?:eed)?(?P<seed>\d+)$")
 

@@ -7,7 +7,7 @@ import pytest
 
 from mtl.config import ParamsError, PrepareConfig
 from mtl.data import COLUMNS, read_sst2
-from mtl.dev_split import NotEnoughRows, carve_dev
+from mtl.dev_split import NotEnoughRows, carve_dev, span_overlap, whole_rows
 from mtl.pipeline import prepare_real
 
 WHOLE = 30  # whole sentences in the synthetic table
@@ -132,3 +132,17 @@ def test_the_default_carving_of_real_sst2(raw_dir):
     assert (len(carved.dev), carved.pool, len(train)) == (872, 57_480, 67_349)
     assert round(carved.dev["words"].map(len).mean(), 1) == 19.7
     assert not set(_texts(carved.dev)) & set(_texts(carved.train))
+
+
+def test_span_overlap_counts_the_rows_inside_some_sentence_by_length():
+    rows = pd.DataFrame([_row(t) for t in ("great", "film", "great fun", "fun great", "the film was great fun", "dull", "great")])
+    sentences = pd.DataFrame([_row("the film was great fun"), _row("a dull day")])
+    # "fun great" is not a span (order matters); the 5-word row is counted in the last bucket of 3
+    assert span_overlap(rows, sentences, longest=3) == {1: 4, 2: 1, 3: 1}
+    assert span_overlap(rows, sentences.iloc[:0]) == dict.fromkeys(range(1, 7), 0)
+
+
+def test_whole_rows_are_the_rows_no_other_row_contains():
+    whole = whole_rows(sst2_like())
+    assert all(text.startswith("the film") for text in whole["text"])
+    assert len(whole) == WHOLE + 1  # a copy of a sentence is as whole as the sentence

@@ -13,10 +13,11 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "experiments"))
 
+import dev_overlap  # noqa: E402
 import hf_peer  # noqa: E402
 import results  # noqa: E402
 
-from tests.test_dev_split import _pieces, _raw_dir, sst2_like  # noqa: E402
+from tests.test_dev_split import _pieces, _raw_dir, _row, sst2_like  # noqa: E402
 
 
 def test_peer_labels_first_piece_only_like_run_ner(tokenizer):
@@ -85,6 +86,7 @@ def test_peer_metric_names_match_the_pipelines():
         ("full-mtl-tw1.5-s42", ("full-mtl-tw1.5", 42)),
         ("full-mtl-temp2-s43", ("full-mtl-temp2", 43)),
         ("full-mtl-lr5e-5-s42", ("full-mtl-lr5e-5", 42)),  # the exponent's minus is not a seed suffix
+        ("full-mtl-e5-s42", ("full-mtl-e5", 42)),
     ],
 )
 def test_run_names_parse_into_configuration_and_seed(name, parsed):
@@ -96,6 +98,7 @@ def test_multi_task_variants_are_labelled_by_their_setting():
     assert results.describe("full-mtl-tw1.5") == "multi-task, token loss weight 1.5"
     assert results.label("full-mtl-temp2-s42") == "multi-task, temperature sampling, T = 2, seed 42"
     assert results.label("full-mtl-lr5e-5-s43") == "multi-task, encoder learning rate 5e-5, seed 43"
+    assert results.label("full-mtl-e5-s42") == "multi-task, 5 epochs, seed 42"
     assert results.describe("full-mtl") == "multi-task (ours)" and results.describe("full-mtl-twx") == "full-mtl-twx"
 
 
@@ -281,7 +284,10 @@ def test_runner_runs_a_multi_task_variant_only_when_named(tmp_path):
     assert done.returncode == 1 and "unknown run name full-mtl-temp-s42" in done.stderr
     done = _dry_run(root, "full-mtl-lr5e-s42")
     assert done.returncode == 1 and "unknown run name full-mtl-lr5e-s42" in done.stderr
-    done = _dry_run(root, "full-mtl-tw2-s42", "full-mtl-tw1.5-s43", "full-mtl-temp2-s42", "full-mtl-lr5e-5-s42")
+    for epochs in ("e0", "e2.5", "e"):  # epochs are a whole number of at least 1
+        done = _dry_run(root, f"full-mtl-{epochs}-s42")
+        assert done.returncode == 1 and f"unknown run name full-mtl-{epochs}-s42" in done.stderr
+    done = _dry_run(root, "full-mtl-tw2-s42", "full-mtl-tw1.5-s43", "full-mtl-temp2-s42", "full-mtl-lr5e-5-s42", "full-mtl-e5-s42")
     assert done.returncode == 0, done.stderr
     commands = dict(line.removeprefix("== ").split(":", 1) for line in done.stdout.splitlines() if line.startswith("== "))
     assert "-n full-mtl-tw2-s42 " in commands["full-mtl-tw2-s42"]
@@ -293,6 +299,11 @@ def test_runner_runs_a_multi_task_variant_only_when_named(tmp_path):
     assert commands["full-mtl-lr5e-5-s42"].endswith(
         "-S train.seed=42 -S train.task_weights.sentence=1.0 -S train.task_weights.token=1.0 -S train.learning_rate=5e-5"
     )
+    # the variant's epochs replace EPOCHS (one train.epochs flag, not two that DVC would have to reconcile)
+    assert commands["full-mtl-e5-s42"].endswith(
+        "-S train.epochs=5 -S train.seed=42 -S train.task_weights.sentence=1.0 -S train.task_weights.token=1.0"
+    )
+    assert commands["full-mtl-tw2-s42"].count("train.epochs=") == 1 and "train.epochs=3 " in commands["full-mtl-tw2-s42"]
 
 
 def test_runner_without_accelerate_stops_before_any_run(tmp_path):
@@ -385,3 +396,25 @@ def test_mlflow_disagreements_compare_each_score_with_the_run_it_names(tmp_path)
         f"f: git_commit is {'b' * 40} here but {'a' * 40} in MLflow run {run_id}",
     ]
     assert skipped == [f"d (run {'0' * 32} is not in this store)"]
+
+
+def test_dev_overlap_counts_what_the_carving_takes_out_and_what_validation_shares():
+    validation = pd.DataFrame([_row("a great day"), _row("film2 at last")])
+    counts = dev_overlap.overlaps(sst2_like(), validation, dev_size=5, seed=0)
+    assert counts["validation"] == {1: 2, 2: 0, 3: 0, 4: 0, 5: 0, 6: 0}  # "great" and "film2", phrases of other sentences
+    assert counts["dev"] == dict.fromkeys(range(1, 7), 0)
+    # out: each dev sentence's three phrases (film<i>, great fun<i>, was great fun<i>) and "great"; the copy of
+    # a dev sentence is the dev split, not a phrase of it
+    assert counts["taken out"] == {1: 6, 2: 5, 3: 5, 4: 0, 5: 0, 6: 0}
+    # of those only "great" is also inside a sentence that stays in training
+    assert counts["of those, inside a kept sentence"] == {1: 1, 2: 0, 3: 0, 4: 0, 5: 0, 6: 0}
+
+
+def test_dev_overlap_reads_the_params_dev_size_and_seed_and_writes_json(tmp_path, capsys):
+    raw = _raw_dir(tmp_path, sst2_like())
+    params = tmp_path / "params.yaml"
+    params.write_text("prepare:\n  sst2_dev: 5\n  seed: 0\n")
+    out = tmp_path / "overlap.json"
+    assert dev_overlap.main(["--params", str(params), "--data-dir", str(raw), "--out", str(out)]) == 0
+    assert "dev: 5 sentences, seed 0" in capsys.readouterr().out
+    assert json.loads(out.read_text())["taken out"] == {"1": 6, "2": 5, "3": 5, "4": 0, "5": 0, "6": 0}

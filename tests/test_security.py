@@ -32,6 +32,8 @@ def test_the_app_script_binds_what_make_passes_and_localhost_alone():
 def test_make_serve_passes_workers_host_and_port_through():
     [line] = [line for line in _make_dry_run("serve", "WORKERS=2", "HOST=0.0.0.0", "PORT=6001").splitlines() if "models serve" in line]
     assert "--workers 2" in line and "-h 0.0.0.0" in line and "-p 6001" in line
+    # no download progress bar in the server's log (Makefile says why)
+    assert "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR=false mlflow models serve" in line
 
 
 @pytest.mark.slow

@@ -71,9 +71,33 @@ class _Containment:
         return self._joined.find(f" {key} ", 0, end) >= 0
 
 
-def _spans(words: list[str]) -> set[str]:
-    """Every contiguous word span of a sentence, itself included."""
+def word_spans(words: list[str]) -> set[str]:
+    """Every contiguous word span of a sentence, itself included, each as its words joined by one space."""
     return {_key(words[a:b]) for a in range(len(words)) for b in range(a + 1, len(words) + 1)}
+
+
+def whole_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``table`` (a prepared table with a ``words`` column) that no other row contains as a word span."""
+    keys = [_key(list(words)) for words in table["words"]]
+    containment = _Containment(keys)
+    return table[[not containment.inside_another(key) for key in keys]]
+
+
+def span_overlap(rows: pd.DataFrame, sentences: pd.DataFrame, longest: int = 6) -> dict[int, int]:
+    """How many of ``rows`` are a word span of at least one of ``sentences``, by length in words.
+
+    Both are prepared tables (a ``words`` column). Lengths of ``longest`` words or more share the last
+    count. This is how far a training table "knows" a scored set's text: for SST-2, GLUE's validation
+    sentences against its train rows, or the dev split against the rows it leaves for training.
+    """
+    spans: set[str] = set()
+    for words in sentences["words"]:
+        spans |= word_spans(list(words))
+    counts = dict.fromkeys(range(1, longest + 1), 0)
+    for words in rows["words"]:
+        if _key(list(words)) in spans:
+            counts[min(len(words), longest)] += 1
+    return counts
 
 
 def carve_dev(table: pd.DataFrame, dev_size: int, train_size: int | None, seed: int) -> Carved:
@@ -110,7 +134,7 @@ def carve_dev(table: pd.DataFrame, dev_size: int, train_size: int | None, seed: 
         )
     taken: set[str] = set()
     for i in dev_rows:
-        taken |= _spans(list(table["words"].iloc[i]))
+        taken |= word_spans(list(table["words"].iloc[i]))
     pool = table[[key not in taken for key in keys]]
     if train_size is not None and train_size > len(pool):
         raise NotEnoughRows(
