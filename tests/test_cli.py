@@ -183,8 +183,9 @@ def test_predict_prints_a_table_and_json(make_tiny_model, tmp_path, capsys):
     model_dir = tmp_path / "m"
     make_tiny_model().save(model_dir)
     main(["predict", "Kubernetes rocks in Paris .", "--model_path", str(model_dir)])
-    out = capsys.readouterr().out
-    assert "sentence:" in out and "Kubernetes/" in out
+    captured = capsys.readouterr()
+    assert "sentence:" in captured.out and "Kubernetes/" in captured.out
+    assert captured.err == f"model: {model_dir}\n"
     main(["predict", "Kubernetes rocks", "Rain", "--model_path", str(model_dir), "--json", "--embeddings"])
     answers = json.loads(capsys.readouterr().out)
     assert [a["text"] for a in answers] == ["Kubernetes rocks", "Rain"]
@@ -193,8 +194,10 @@ def test_predict_prints_a_table_and_json(make_tiny_model, tmp_path, capsys):
 
 def test_predict_without_a_model_says_how_to_get_one(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(SystemExit, match="no trained model at models/real/model"):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    with pytest.raises(SystemExit, match=r"no trained model \(no mtl-pipeline @champion in the MLflow store, no models/real/model\); pass --model_path"):
         main(["predict", "hello"])
+    assert not (tmp_path / "mlruns").exists()  # looking for a champion created no store
 
 
 def test_export_onnx_then_predict_on_each_runtime(make_tiny_model, tmp_path, capsys):

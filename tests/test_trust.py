@@ -194,6 +194,13 @@ def test_an_export_that_fails_after_logging_leaves_the_champion_serving(committe
     client = _client(env)
     assert str(client.get_model_version_by_alias("mtl-pipeline", "champion").version) == champion
     model = mlflow.pyfunc.load_model("models:/mtl-pipeline@champion")
-    assert model.predict(["Peter flew to Paris ."])[0]["words"][3]["word"] == "Paris"
+    served = model.predict(["Peter flew to Paris ."])
+    assert served[0]["words"][3]["word"] == "Paris"
+    # `mtl predict` answers like the server: with the champion, not the seed-7 model the failed run left in the workspace
+    cli = run_ok(["mtl", "predict", "--json", "Peter flew to Paris ."], root, env)
+    assert f"model: models:/mtl-pipeline/{champion} (@champion)" in cli.stderr
+    assert json.loads(cli.stdout) == served
+    workspace = run_ok(["mtl", "predict", "--json", "--model_path", "models/real/model", "Peter flew to Paris ."], root, env)
+    assert "model: models/real/model" in workspace.stderr and json.loads(workspace.stdout) != served
     run_ok(["dvc", "repro"], root, env, timeout=1200)  # the next run finishes the job
     assert "up to date" in run_ok(["dvc", "status"], root, env).stdout

@@ -178,7 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = sub.add_parser("predict", help="label your own sentences with a trained model")
     predict.add_argument("sentences", nargs="+", help="sentences to label (quote each one)")
-    predict.add_argument("--model_path", type=_existing_model, default=None, help="trained model directory (default: models/real/model, the pipeline's model)")
+    predict.add_argument(
+        "--model_path", type=_existing_model, default=None,
+        help="trained model directory (default: the mtl-pipeline @champion, which `make serve` serves, else models/real/model)",
+    )
     predict.add_argument("--json", action="store_true", help="print the full answers as JSON")
     predict.add_argument("--embeddings", action="store_true", help="include each sentence's embedding (with --json)")
     predict.add_argument(
@@ -313,20 +316,22 @@ def _write_example_data(path: Path, n: int, seed: int) -> None:
 
 
 def _predict(args: argparse.Namespace) -> None:
+    from mtl.demo import DEFAULT_MODEL_DIRS, find_trained_model
     from mtl.inference import predict_texts
-    from mtl.model import MultiTaskModel
 
-    from mtl.demo import DEFAULT_MODEL_DIRS
-
-    path = args.model_path or next((d for d in DEFAULT_MODEL_DIRS if (d / "config.json").is_file()), DEFAULT_MODEL_DIRS[-1])
-    if not (path / "config.json").is_file():
-        raise SystemExit(f"mtl predict: error: no trained model at {path}; pass --model_path or run `make run` first")
     if args.precision != "fp32" and args.runtime != "torch":
         raise SystemExit(f"mtl predict: error: --precision {args.precision} needs --runtime torch (got --runtime {args.runtime})")
-    try:
-        answers = predict_texts(
-            MultiTaskModel.load(path), args.sentences, return_embeddings=args.embeddings, precision=args.precision, runtime=args.runtime
+    # the model the served endpoint and the demo use, so that the CLI's answers are the server's
+    found = find_trained_model(args.model_path)
+    if found is None:
+        raise SystemExit(
+            f"mtl predict: error: no trained model (no mtl-pipeline @champion in the MLflow store, no {DEFAULT_MODEL_DIRS[0]}); "
+            "pass --model_path or run `make run` first"
         )
+    model, where = found
+    print(f"model: {where}", file=sys.stderr)  # stderr, so that --json output stays JSON
+    try:
+        answers = predict_texts(model, args.sentences, return_embeddings=args.embeddings, precision=args.precision, runtime=args.runtime)
     except FileNotFoundError as err:
         raise SystemExit(f"mtl predict: error: {err}") from None
     if args.json:
