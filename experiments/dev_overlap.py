@@ -29,7 +29,7 @@ import pandas as pd  # noqa: E402
 
 from mtl.config import PrepareConfig, load_params, resolve_path, section  # noqa: E402
 from mtl.data import load_split  # noqa: E402
-from mtl.dev_split import carve_dev, span_overlap, whole_rows, word_spans  # noqa: E402
+from mtl.dev_split import carve_dev, span_overlap, whole_rows  # noqa: E402
 
 
 def overlaps(train: pd.DataFrame, validation: pd.DataFrame, dev_size: int, seed: int) -> dict[str, dict[int, int]]:
