@@ -29,16 +29,16 @@ import pandas as pd  # noqa: E402
 
 from mtl.config import PrepareConfig, load_params, resolve_path, section  # noqa: E402
 from mtl.data import load_split  # noqa: E402
-from mtl.dev_split import carve_dev, span_overlap, whole_rows  # noqa: E402
+# the carving's own row key, so that rows are compared here exactly as the carving compares them
+from mtl.dev_split import _key, carve_dev, span_overlap, whole_rows  # noqa: E402
 
 
 def overlaps(train: pd.DataFrame, validation: pd.DataFrame, dev_size: int, seed: int) -> dict[str, dict[int, int]]:
     """The four counts of the module docstring, each by length in words (6 = 6 or more)."""
     carved = carve_dev(train, dev_size, None, seed)
-    dev_texts = {" ".join(words) for words in carved.dev["words"]}
-    kept = {" ".join(words) for words in carved.train["words"]}
+    kept_or_dev = {_key(list(words)) for words in carved.train["words"]} | {_key(list(words)) for words in carved.dev["words"]}
     # a carved-out row is one whose text left the pool; copies of a dev sentence are the dev split, not phrases of it
-    out = train[[" ".join(words) not in kept and " ".join(words) not in dev_texts for words in train["words"]]]
+    out = train[[_key(list(words)) not in kept_or_dev for words in train["words"]]]
     return {
         "validation": span_overlap(train, validation),
         "dev": span_overlap(carved.train, carved.dev),
