@@ -16,13 +16,13 @@ export MLFLOW_TRACKING_URI ?= sqlite:///$(CURDIR)/mlruns/mlflow.db
 export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 
-.PHONY: install run test test-postgres serve ui app bench full-data clean setup setup-mpnet run-model run-real-data run-frontend
+.PHONY: install run test test-fast test-postgres serve ui app docs bench full-data clean setup setup-mpnet run-model run-real-data run-frontend
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "$(TORCH)"
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q -e ".[dev,docs]"
 	touch $@
 
 install: $(VENV)/.installed
@@ -44,15 +44,18 @@ run-frontend: app
 run: install
 	PATH="$(BIN):$$PATH" dvc repro
 	@echo
-	@cat models/real/registered.json models/example/registered.json
-	@echo
-	@echo "serve it:  make serve   (mlflow models serve -m \"models:/$(MODEL)@champion\" --env-manager local -h $(HOST) -p $(PORT))"
+	@PATH="$(BIN):$$PATH" mtl summary --host $(HOST) --port $(PORT)
 
 # Most of the suite's time is subprocesses (dvc repro, stage scripts, servers, a browser), each busy on one
 # core: two workers use both cores of a small machine. TEST_WORKERS=0 runs the tests in this one process.
 TEST_WORKERS ?= 2
 test: install
 	PATH="$(BIN):$$PATH" $(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal
+
+# The inner loop, under 90 s: everything not marked slow (no pipeline run, no server, no browser), the
+# layer contracts, lint and the docs build included.
+test-fast: install
+	PATH="$(BIN):$$PATH" $(PY) -m pytest -m "not slow" -n $(TEST_WORKERS) --dist worksteal
 
 # opt-in, a few minutes: PostgreSQL + `mlflow server` on it + the tiny pipeline + `mlflow models serve`, all on 127.0.0.1.
 # Needs initdb/pg_ctl/psql; as root without them it installs Debian's postgresql package.
@@ -68,11 +71,17 @@ test-postgres: install
 serve: install
 	PATH="$(BIN):$$PATH" MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR=false mlflow models serve -m "models:/$(MODEL)@champion" --env-manager local -h $(HOST) -p $(PORT) --workers $(WORKERS)
 
+# each pipeline experiment's runs, with the headline scores as columns (mtl.tracking.ui), are printed first
 ui: install
+	@PATH="$(BIN):$$PATH" mtl summary --links --host $(HOST)
 	PATH="$(BIN):$$PATH" mlflow ui --backend-store-uri "$(MLFLOW_TRACKING_URI)" -h $(HOST) -p 5000
 
 app: install
 	PATH="$(BIN):$$PATH" HOST=$(HOST) ./run_streamlit.sh
+
+# the docs site (docs/, mkdocs.yml) on http://127.0.0.1:8000, rebuilt on every save
+docs: install
+	PATH="$(BIN):$$PATH" mkdocs serve -a $(HOST):8000
 
 bench: install
 	$(PY) -m pip install -q -e ".[dev,bench]"

@@ -1,6 +1,6 @@
 """Try any model: sentence labels with all class probabilities, coloured word tags, entities, similarity, embeddings.
 
-Run: make app (or make run-frontend, ./run_streamlit.sh). Layout only: the logic is in ``mtl.webapp``.
+Run: make app (or make run-frontend, ./run_streamlit.sh). Layout only: the logic is in ``mtl.apps.webapp``.
 """
 
 import os
@@ -11,20 +11,18 @@ import altair as alt
 import streamlit as st
 from mlflow.tracking import MlflowClient
 
-from mtl.pooling import POOLING_MODES
-from mtl.tracking import configure
-from mtl.webapp import (
+from mtl.apps.webapp import (
     EXAMPLES,
     SOURCE_TITLES,
-    apply_thresholds,
     analyse,
+    apply_thresholds,
     backbone_choices,
     cli_choices,
     embedding_table,
     entity_types,
     legend_html,
-    markdown_text as md,
     load_source,
+    markdown_text as md,
     model_choices,
     model_description,
     pca_2d,
@@ -35,6 +33,8 @@ from mtl.webapp import (
     similarity_frame,
     words_html,
 )
+from mtl.config.options import POOLING_MODES
+from mtl.tracking.store import configure
 
 ROOT = Path(os.environ.get("MTL_ROOT", "."))
 DEFAULT_TEXT = "\n".join(s for sentences in EXAMPLES.values() for s in sentences[:2])

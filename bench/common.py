@@ -50,7 +50,7 @@ def base_parser(description: str, n: int, repeats: int, batch_size: int | None =
         choices=["default", "passive", "active"],
         default="default",
         help="OMP_WAIT_POLICY for torch's OpenMP threads (both sides); passive keeps idle threads from "
-        "spinning, which on a busy machine otherwise inflates every figure (see README)",
+        "spinning, which on a busy machine otherwise inflates every figure (see bench/README.md)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the sentence sample")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="folder with sst2/ and conll2003/")
@@ -220,7 +220,7 @@ def sst2_sentences(data_dir: Path, n: int, seed: int, split: str = "train", min_
     GLUE's train split also holds every sub-phrase of the trees ("the", "a good"); requiring
     ``min_words`` keeps mostly full sentences, still from short to the longest.
     """
-    from mtl.data import read_sst2
+    from mtl.data.readers import read_sst2
 
     texts = list(dict.fromkeys(t for t in read_sst2(data_dir / "sst2" / f"{split}.tsv")["text"] if len(t.split()) >= min_words))
     if n > len(texts):
@@ -230,7 +230,7 @@ def sst2_sentences(data_dir: Path, n: int, seed: int, split: str = "train", min_
 
 def conll_words(data_dir: Path, n: int, seed: int, split: str = "train") -> list[list[str]]:
     """A seeded sample of ``n`` CoNLL-2003 sentences as word lists (documents' one-word headers left out)."""
-    from mtl.data import read_conll
+    from mtl.data.readers import read_conll
 
     rows = [list(w) for w in read_conll(data_dir / "conll2003" / f"{split}.txt")["words"] if len(w) >= 3]
     if n > len(rows):

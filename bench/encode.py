@@ -4,8 +4,8 @@ Both sides load the same local all-MiniLM-L6-v2 files and embed the same real SS
 pooling, L2 normalisation, max length 256 (ST's setting for this model) and the same batch size. The
 embeddings must agree, or a speed-up would be meaningless: min cosine >= 0.9999 for PyTorch float32 and
 bf16, >= 0.99999 for the float32 ONNX graph. ``--precision bf16`` measures our opt-in bfloat16 autocast
-path against the peer's float32 (see ``mtl.precision``). ``--runtime onnx`` / ``onnx-int8`` export the
-encoder first (``mtl.onnx_export``, timed and printed, not measured) and run it in ONNX Runtime; several
+path against the peer's float32 (see ``mtl.runtime.precision``). ``--runtime onnx`` / ``onnx-int8`` export the
+encoder first (``mtl.inference.onnx``, timed and printed, not measured) and run it in ONNX Runtime; several
 runtimes in one call alternate with the one peer in the same loop, one result row each. The int8 row's
 cosine is printed, not checked: its outputs differ by design and it is judged on task scores
 (``experiments/precision.py``).
@@ -64,9 +64,10 @@ def main() -> None:
     import torch
     from sentence_transformers import SentenceTransformer
 
-    from mtl.backbones import resolve_backbone
-    from mtl.encoder import SentenceEncoder
-    from mtl.runtime import ONNX_FILES, attach_onnx, check_runtime_precision
+    from mtl.config.options import check_runtime_precision
+    from mtl.model.backbones import resolve_backbone
+    from mtl.model.encoder import SentenceEncoder
+    from mtl.runtime.engines import ONNX_FILES, attach_onnx
 
     runtimes = list(dict.fromkeys(args.runtime))
     for runtime in runtimes:
@@ -81,7 +82,7 @@ def main() -> None:
     graphs = tempfile.TemporaryDirectory(prefix="bench-encode-onnx-")
     exported = {}
     if any(r != "torch" for r in runtimes):
-        from mtl.onnx_export import export_onnx, quantize_onnx
+        from mtl.inference.onnx import export_onnx, quantize_onnx
 
         exported["onnx"] = export_onnx(ours, Path(graphs.name) / ONNX_FILES["onnx"])
         if "onnx-int8" in runtimes:

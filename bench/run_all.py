@@ -1,4 +1,4 @@
-"""Run the benchmarks one after another and print a markdown summary table for the README.
+"""Run the benchmarks one after another and print a markdown summary table (docs/benchmarks.md).
 
 Each benchmark runs in its own process (its own thread settings, memory and model caches), with its
 defaults unless ``--quick`` (small sizes, to check that everything runs). A benchmark that fails, e.g.

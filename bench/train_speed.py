@@ -1,4 +1,4 @@
-"""Training speed: our training loop (``mtl.train.train``) vs Hugging Face ``transformers.Trainer``.
+"""Training speed: our training loop (``mtl.training.loop.train``) vs Hugging Face ``transformers.Trainer``.
 
 Both sides fine-tune all-MiniLM-L6-v2 for SST-2 sentence classification on the same sentences (the same
 word-piece ids: both get the rows our aligner produced), for one epoch, with the same batch size, length
@@ -26,7 +26,7 @@ from common import Side, alternate, base_parser, compare, print_header, setup
 
 NAME = "train_speed"
 TARGET_RATIO = 1.0
-COMPARED = "mtl.train.train (single task) vs transformers.Trainer + AutoModelForSequenceClassification, 1 epoch"
+COMPARED = "mtl.training.loop.train (single task) vs transformers.Trainer + AutoModelForSequenceClassification, 1 epoch"
 
 
 def main() -> None:
@@ -52,18 +52,21 @@ def main() -> None:
     from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding, Trainer, TrainingArguments
     from transformers.trainer_callback import PrinterCallback
 
-    from mtl.backbones import resolve_backbone
-    from mtl.data import SST2_LABELS, read_sst2, sample_rows
-    from mtl.losses import TaskWeights
-    from mtl.model import ModelConfig, MultiTaskModel
-    from mtl.pipeline import align_tables, label_sets
-    from mtl.train import TrainConfig, train
+    from mtl.config.model import ModelConfig
+    from mtl.config.params import TaskWeights, TrainConfig
+    from mtl.data.align import align_tables
+    from mtl.data.readers import SST2_LABELS, read_sst2
+    from mtl.data.sources import label_sets
+    from mtl.data.tables import sample_rows
+    from mtl.model.backbones import resolve_backbone
+    from mtl.model.multitask import MultiTaskModel
+    from mtl.training.loop import train
 
     path = resolve_backbone(args.model)
     # the pipeline's own way of taking a training sample (phrases and sentences, as GLUE has them)
     table = sample_rows(read_sst2(args.data_dir / "sst2" / "train.tsv"), args.n, args.seed)
     sentence_labels, token_labels = label_sets("real")
-    ours = MultiTaskModel.from_backbone(ModelConfig(path, sentence_labels, token_labels, max_length=args.max_length), seed=args.seed)
+    ours = MultiTaskModel.from_backbone(ModelConfig(name=path, sentence_labels=sentence_labels, token_labels=token_labels, max_length=args.max_length), seed=args.seed)
     encoded, _ = align_tables({"sst2/train": table}, ours.tokenizer, "real", "first", args.max_length)
     encoded = encoded["sst2/train"]
     lengths = [len(ids) for ids in encoded["input_ids"]]
@@ -136,7 +139,7 @@ def main() -> None:
             "model": args.model,
             "model_path": path,
             "n_sentences": len(encoded),
-            "source": "SST-2 train, seeded sample (mtl.data.sample_rows)",
+            "source": "SST-2 train, seeded sample (mtl.data.tables.sample_rows)",
             "pieces_per_sentence": f"mean {np.mean(lengths):.1f}, min {min(lengths)}, max {max(lengths)}",
             "batch_size": args.batch_size,
             "max_length": args.max_length,
@@ -161,7 +164,7 @@ def main() -> None:
         NAME,
         COMPARED,
         settings,
-        Side("mtl.train.train", runs.seconds["ours"], items),
+        Side("mtl.training.loop.train", runs.seconds["ours"], items),
         Side(f"transformers.Trainer ({args.hf_sampling})", runs.seconds["peer"], items),
         TARGET_RATIO,
         f"ratio >= {TARGET_RATIO}",

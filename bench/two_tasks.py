@@ -3,11 +3,11 @@
 The peer is what one would run without multi-task learning: a transformers
 AutoModelForSequenceClassification and an AutoModelForTokenClassification, both built from the same
 local all-MiniLM-L6-v2. Both sides run the same batches (length-sorted and cut as
-``mtl.inference.forward_rows`` cuts them) under ``torch.inference_mode``; only the forward passes (and
+``mtl.inference.predict.forward_rows`` cuts them) under ``torch.inference_mode``; only the forward passes (and
 padding) are timed, so tokenisation and post-processing, identical on both sides, do not dilute the difference.
-``--runtime onnx`` / ``onnx-int8`` runs our side's forward in ONNX Runtime (``mtl.runtime``; the graph is
+``--runtime onnx`` / ``onnx-int8`` runs our side's forward in ONNX Runtime (``mtl.runtime.engines``; the graph is
 exported first, not timed); the peer stays PyTorch. Our side goes through the one batching loop
-(``mtl.batching.run_batches``), which cuts the same batches and pads each one (microseconds): an ONNX
+(``mtl.runtime.batching.run_batches``), which cuts the same batches and pads each one (microseconds): an ONNX
 forward runs one batch per thread only there, and called batch by batch it would use one core of two.
 
     .venv/bin/python bench/two_tasks.py --n 1000
@@ -50,12 +50,12 @@ def main() -> None:
     import torch
     from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
 
-    from mtl.backbones import resolve_backbone
-    from mtl.data import CONLL_TAGS, SST2_LABELS
-    from mtl.batching import length_sorted, run_batches
-    from mtl.encoding import pad_ids
-    from mtl.model import ModelConfig, MultiTaskModel
-    from mtl.runtime import ONNX_FILES, attach_onnx, batch_forward
+    from mtl.config.model import ModelConfig
+    from mtl.data.readers import CONLL_TAGS, SST2_LABELS
+    from mtl.model.backbones import resolve_backbone
+    from mtl.model.multitask import MultiTaskModel
+    from mtl.runtime.batching import length_sorted, pad_ids, run_batches
+    from mtl.runtime.engines import ONNX_FILES, attach_onnx, batch_forward
 
     path = resolve_backbone(args.model)
     # half SST-2 (reviews), half CoNLL (news): the two tasks' real inputs
@@ -65,7 +65,7 @@ def main() -> None:
     )
     ours = MultiTaskModel.from_backbone(
         # no case feature: the peers have none, and the batches below carry pieces only (like for like)
-        ModelConfig(path, list(SST2_LABELS), list(CONLL_TAGS), max_length=args.max_length, case_feature=False), seed=args.seed
+        ModelConfig(name=path, sentence_labels=list(SST2_LABELS), token_labels=list(CONLL_TAGS), max_length=args.max_length, case_feature=False), seed=args.seed
     ).eval()
     seq = AutoModelForSequenceClassification.from_pretrained(path, num_labels=len(SST2_LABELS)).eval()
     tok = AutoModelForTokenClassification.from_pretrained(path, num_labels=len(CONLL_TAGS)).eval()
@@ -78,7 +78,7 @@ def main() -> None:
     graphs = tempfile.TemporaryDirectory(prefix="bench-two-tasks-onnx-")
     exported = {}
     if args.runtime != "torch":
-        from mtl.onnx_export import export_onnx, quantize_onnx
+        from mtl.inference.onnx import export_onnx, quantize_onnx
 
         exported["onnx"] = export_onnx(ours, Path(graphs.name) / ONNX_FILES["onnx"])
         if args.runtime == "onnx-int8":

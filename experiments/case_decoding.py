@@ -1,11 +1,11 @@
 """Case feature off vs on, and argmax vs Viterbi decoding of the same model, on CoNLL-2003 validation.
 
-A short, CPU-sized comparison (issue 11): MiniLM fine-tuned on a seeded sample of CoNLL-2003 training
-sentences (token task only; SST-2 is left out, its head is not scored), once per ``case_feature``
-setting with everything else equal (same seed, same batches: the zero-initialised case embedding is
-created after the heads, so both models start from the same weights). Each trained model is scored on
-all of CoNLL-2003 **validation** twice, decoded by argmax and by Viterbi (``mtl.decoding``). Test is
-never read: the defaults are chosen from these figures.
+A short, CPU-sized comparison (docs/results.md, "Decoding and the case feature"): MiniLM fine-tuned on
+a seeded sample of CoNLL-2003 training sentences (token task only; SST-2 is left out, its head is not
+scored), once per ``case_feature`` setting with everything else equal (same seed, same batches: the
+zero-initialised case embedding is created after the heads, so both models start from the same
+weights). Each trained model is scored on all of CoNLL-2003 **validation** twice, decoded by argmax and
+by Viterbi (``mtl.text.decoding``). Test is never read: the defaults are chosen from these figures.
 
     .venv/bin/python experiments/case_decoding.py --train 1500 --epochs 1 --seeds 42 \\
         --out experiments/results/case-decoding.json
@@ -27,8 +27,9 @@ if str(REPO / "src") not in sys.path:
 
 def scores(model, table) -> dict:
     """Entity F1 (P / R, per type) of ``model`` on ``table`` under each decoding, and argmax's invalid sequences."""
-    from mtl.decoding import DECODINGS, is_valid
-    from mtl.evaluation import score_rows, table_rows
+    from mtl.config.options import DECODINGS
+    from mtl.evaluation.evaluate import score_rows, table_rows
+    from mtl.text.decoding import is_valid
 
     out = {}
     labels = model.config.token_labels
@@ -61,24 +62,27 @@ def main() -> None:
 
     import torch
 
-    from mtl.backbones import MINILM
-    from mtl.data import CONLL_TAGS, SST2_LABELS, load_split, sample_rows
-    from mtl.encoder import load_backbone
-    from mtl.encoding import encode_table
-    from mtl.model import ModelConfig, MultiTaskModel
-    from mtl.train import TrainConfig, train
+    from mtl.config.model import ModelConfig
+    from mtl.config.params import TrainConfig
+    from mtl.data.align import align_table
+    from mtl.data.raw import load_split
+    from mtl.data.readers import CONLL_TAGS, SST2_LABELS
+    from mtl.data.tables import sample_rows
+    from mtl.model.backbones import MINILM, load_backbone
+    from mtl.model.multitask import MultiTaskModel
+    from mtl.training.loop import train
 
     _, tokenizer = load_backbone(MINILM)
 
     def encoded(table):
-        return encode_table(table, tokenizer, SST2_LABELS, CONLL_TAGS, max_length=args.max_length)[0]
+        return align_table(table, tokenizer, SST2_LABELS, CONLL_TAGS, max_length=args.max_length)[0]
 
     conll_train = encoded(sample_rows(load_split("conll2003", "train", args.raw_dir), args.train, seed=0))
     validation = encoded(load_split("conll2003", "validation", args.raw_dir))
     runs = []
     for seed in args.seeds:
         for case_feature in (False, True):
-            config = ModelConfig(MINILM, list(SST2_LABELS), list(CONLL_TAGS), max_length=args.max_length, case_feature=case_feature)
+            config = ModelConfig(name=MINILM, sentence_labels=list(SST2_LABELS), token_labels=list(CONLL_TAGS), max_length=args.max_length, case_feature=case_feature)
             model = MultiTaskModel.from_backbone(config, seed=seed)
             cfg = TrainConfig(epochs=args.epochs, seed=seed)  # the pipeline's defaults otherwise (batch 32, lr 1e-4 / 1e-3)
             started = time.perf_counter()

@@ -1,7 +1,7 @@
-"""How much SST-2 text the training rows share with the dev split and with validation (README "Which data chose what").
+"""How much SST-2 text the training rows share with the dev split and with validation (docs/pipeline.md, "Which data chose what").
 
 GLUE split SST-2 by sentence: no validation sentence's own phrases are in train, but common words and short
-phrases of other reviews are. The dev carving (``mtl.dev_split``) is stricter: every row that is a word
+phrases of other reviews are. The dev carving (``mtl.data.dev_split``) is stricter: every row that is a word
 span of a dev sentence leaves training. This prints, by length in words:
 
 - ``validation``: GLUE train rows that are a word span of some validation sentence;
@@ -27,10 +27,12 @@ if str(REPO / "src") not in sys.path:
 
 import pandas as pd  # noqa: E402
 
-from mtl.config import PrepareConfig, load_params, resolve_path, section  # noqa: E402
-from mtl.data import load_split  # noqa: E402
+from mtl.config.params import PrepareConfig, load_params, section
+from mtl.config.paths import resolve_path  # noqa: E402
+
 # the carving's own row key, so that rows are compared here exactly as the carving compares them
-from mtl.dev_split import _key, carve_dev, span_overlap, whole_rows  # noqa: E402
+from mtl.data.dev_split import _key, carve_dev, span_overlap, whole_rows  # noqa: E402
+from mtl.data.raw import load_split  # noqa: E402
 
 
 def overlaps(train: pd.DataFrame, validation: pd.DataFrame, dev_size: int, seed: int) -> dict[str, dict[int, int]]:

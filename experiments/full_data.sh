@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The full-data comparison (issue 11), end to end: our multi-task model, our two single-task runs and the
+# The full-data comparison (docs/results.md, "Full data"), end to end: our multi-task model, our two single-task runs and the
 # two Hugging Face recipe peers, each on every seed, then the results table.
 #
 #   make full-data                                   # or: experiments/full_data.sh
@@ -18,7 +18,7 @@
 #   hf-conll-sN            experiments/hf_peer.py conll (Trainer, run_ner recipe)
 # Every pipeline run trains on all the data (prepare.sst2_train=null: SST-2 train less the dev split;
 # prepare.conll_train=null) for up to EPOCHS epochs, the epoch chosen on SST-2 dev and CoNLL validation
-# only (mtl.splits); SST-2 validation and CoNLL test are held out and choose nothing.
+# only (mtl.data.splits); SST-2 validation and CoNLL test are held out and choose nothing.
 #
 # Settings (environment):
 #   EPOCHS=3          epochs of every run, ours and the peers'
@@ -26,7 +26,7 @@
 #   RESULTS_DIR       where each run's JSON goes (default experiments/results)
 #   LOG_DIR           if set, each run's output is also written to LOG_DIR/<name>.log
 #   RAW_DIR           if set, the raw data directory for ours (-S prepare.raw_dir) and the peers (--data-dir)
-#   PROCESSES         if set, -S train.processes (torchrun processes: one per GPU; README "Scaling out")
+#   PROCESSES         if set, -S train.processes (torchrun processes: one per GPU; docs/scaling.md)
 #   DEADLINE          if set (Unix seconds), no run starts later than DEADLINE - MIN_RUN_S, and a run still
 #                     going at DEADLINE is stopped: the runs finished by then are collected and tabled
 #   MIN_RUN_S=120     see DEADLINE

@@ -5,7 +5,7 @@
 #   BUDGET_S=540 experiments/gpu_full_data.sh full-mtl-s42 hf-conll-s42   # some runs, 9 minutes
 #
 # It checks what the runs need first (seconds, so a missing piece costs no GPU time), then runs
-# experiments/full_data.sh (README "Full data") with a deadline, and writes everything under one folder:
+# experiments/full_data.sh (docs/results.md, "Full data") with a deadline, and writes everything under one folder:
 #
 #   OUT_DIR/env.txt             date, commit, GPUs, versions, the settings below
 #   OUT_DIR/full_data.log       the whole run's output
@@ -20,7 +20,7 @@
 # missing from the table (`–`), and RESUME=1 with the same OUT_DIR/results picks up where it ended.
 #
 # The train stage needs no device setting: with CUDA present each torchrun process trains on its own GPU
-# (mtl.distributed.choose_device). PROCESSES (train.processes) defaults to the number of GPUs visible;
+# (mtl.training.distributed.choose_device). PROCESSES (train.processes) defaults to the number of GPUs visible;
 # train.batch_size stays the global batch, so the recipe is the same on 1 GPU, N GPUs or the CPU. The
 # Hugging Face peers use the GPU through Trainer, with the same global batch (experiments/hf_peer.py).
 #

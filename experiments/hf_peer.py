@@ -9,10 +9,10 @@
           seqeval entity F1 (default mode, as ``evaluate.load("seqeval")``) on validation and test.
 
 The peer shares no modelling, alignment or training code with the pipeline: only its data and
-``mtl.backbones`` (where the local weights are). Its tables come from the pipeline's own prepare step
-(``mtl.pipeline.prepare_real`` with the ``prepare`` section of params.yaml), so it trains on exactly the
+``mtl.model.backbones`` (where the local weights are). Its tables come from the pipeline's own prepare step
+(``mtl.data.sources.prepare_real`` with the ``prepare`` section of params.yaml), so it trains on exactly the
 rows the pipeline trains on: SST-2 train less the dev split and every phrase of a dev sentence
-(``mtl.dev_split``), all of CoNLL-2003 train, unless ``--train-n`` caps them as ``prepare.sst2_train``
+(``mtl.data.dev_split``), all of CoNLL-2003 train, unless ``--train-n`` caps them as ``prepare.sst2_train``
 and ``prepare.conll_train`` do. It chooses nothing: it trains ``--epochs`` and is scored once.
 Optimiser settings default to the pipeline's (epochs, batch size, learning rate, warm-up, weight decay,
 clipping, max length), so the comparison is one of recipes, not of budgets.
@@ -72,7 +72,7 @@ def parse_args() -> argparse.Namespace:
 
 def sst2_rows(tokenizer, table, max_length: int) -> list[dict]:
     """run_glue.py's preprocessing: the sentence tokenised with truncation, the GLUE label id."""
-    from mtl.data import SST2_LABELS
+    from mtl.data.readers import SST2_LABELS
 
     label_id = {name: i for i, name in enumerate(SST2_LABELS)}
     encoded = tokenizer(list(table["text"]), truncation=True, max_length=max_length)
@@ -108,7 +108,7 @@ def prepare_config(params: Path, data_dir: Path | None, train_n: int | None):
     if given; a relative ``raw_dir`` is taken from the folder of ``params``, the project root."""
     import dataclasses
 
-    from mtl.config import PrepareConfig, load_params, section
+    from mtl.config.params import PrepareConfig, load_params, section
 
     cfg = section(load_params(params), "prepare", PrepareConfig, params)
     if data_dir is not None:
@@ -122,10 +122,10 @@ def prepare_config(params: Path, data_dir: Path | None, train_n: int | None):
 def peer_tables(task: str, cfg) -> tuple[object, dict[str, object]]:
     """The training table and the scored tables (by split) of one peer, from the pipeline's prepare step.
 
-    ``mtl.pipeline.prepare_real`` is what the prepare stage runs, so the SST-2 training rows are the
-    pipeline's: SST-2 train less the dev split and its phrases (``mtl.dev_split``).
+    ``mtl.data.sources.prepare_real`` is what the prepare stage runs, so the SST-2 training rows are the
+    pipeline's: SST-2 train less the dev split and its phrases (``mtl.data.dev_split``).
     """
-    from mtl.pipeline import prepare_real
+    from mtl.data.sources import prepare_real
 
     tables = prepare_real(cfg)
     train_name, scored = TASK_TABLES[task]
@@ -143,10 +143,9 @@ def sst2_scores(trainer, rows: list[dict]) -> dict:
 
 def metric_names(scores: dict) -> dict[str, float]:
     """Flat MLflow metric names as the pipeline's evaluate logs them: ``conll2003_test_f1_PER``, ``sst2_dev_sentence_accuracy``."""
-    from mtl import tracking
+    from mtl.tracking.metrics import score_metrics
 
-    flat = {k.replace(".per_type_f1.", ".f1_"): v for k, v in tracking.flatten(scores).items()}
-    return {k.replace(".", "_"): float(v) for k, v in flat.items() if isinstance(v, (int, float))}
+    return score_metrics(scores)
 
 
 def per_device_batch(global_batch: int, devices: int) -> int:
@@ -198,10 +197,11 @@ def main() -> None:
         set_seed,
     )
 
-    from mtl import tracking
-    from mtl.backbones import resolve_backbone
-    from mtl.data import CONLL_TAGS, SST2_LABELS
-    from mtl.files import write_json
+    from mtl.data.files import write_json
+    from mtl.data.readers import CONLL_TAGS, SST2_LABELS
+    from mtl.model.backbones import resolve_backbone
+    from mtl.tracking.runs import git_commit
+    from mtl.tracking.store import configure, ensure_experiment
 
     set_seed(args.seed)
     prepare = prepare_config(args.params, args.data_dir, args.train_n)
@@ -258,14 +258,14 @@ def main() -> None:
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k not in ("out", "no_mlflow")}
     training = {
         "recipe": "run_glue.py" if args.task == "sst2" else "run_ner.py (label_all_tokens=False)",
-        # the commit the run was made from, as the pipeline's results record it (results.py lists it in the README)
-        "git_commit": tracking.git_commit(REPO),
+        # the commit the run was made from, as the pipeline's results record it (results.py lists it in docs/results.md)
+        "git_commit": git_commit(REPO),
         "train_sentences": len(train_rows),
         # the data split in force: the pipeline's prepare section (a result without sst2_dev predates the dev split)
         "sst2_dev": prepare.sst2_dev,
         "prepare_seed": prepare.seed,
         "raw_dir": prepare.raw_dir,
-        "train_rows_from": "mtl.pipeline.prepare_real (SST-2 train less the dev split and its phrases)",
+        "train_rows_from": "mtl.data.sources.prepare_real (SST-2 train less the dev split and its phrases)",
         "train_seconds": round(train_seconds, 1),
         "sentences_per_second": round(len(train_rows) * args.epochs / train_seconds, 1),
         "train_loss": round(float(train_loss), 6),
@@ -284,8 +284,8 @@ def main() -> None:
     if not args.no_mlflow:
         import mlflow
 
-        tracking.configure(REPO)
-        experiment_id = tracking.ensure_experiment(EXPERIMENT, REPO)
+        configure(REPO)
+        experiment_id = ensure_experiment(EXPERIMENT, REPO)
         with mlflow.start_run(experiment_id=experiment_id, run_name=args.run_name or f"hf-{args.task}") as run:
             # the JSON (written above, so a tracking failure loses no result) names its run, as ours do
             training["run_id"] = run.info.run_id

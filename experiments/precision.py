@@ -2,10 +2,10 @@
 
 Scores the model on every validation and test table the pipeline aligned (``data/aligned``) under each
 setting: PyTorch float32 (the reference), PyTorch bf16 autocast, the float32 ONNX graph and the int8
-ONNX graph (``mtl.runtime``). The passes alternate and are timed; it prints the task metrics with their
+ONNX graph (``mtl.runtime.engines``). The passes alternate and are timed; it prints the task metrics with their
 change from float32, how often each setting agrees with float32 (sentence argmax, word tags, embedding
 cosine), and the speed, and writes them as JSON. A model directory without ONNX graphs gets them built
-into a temporary copy first (``mtl.onnx_export``); a registered MLflow model carries its own.
+into a temporary copy first (``mtl.inference.onnx``); a registered MLflow model carries its own.
 
     .venv/bin/python experiments/precision.py --model "models:/mtl-pipeline@champion" \\
         --out experiments/results/precision.json
@@ -28,15 +28,15 @@ if str(REPO / "src") not in sys.path:
 
 def load(model: str):
     """A MultiTaskModel from a directory or from an MLflow model URI (``models:/name@alias``, ``runs:/...``)."""
-    from mtl.model import MultiTaskModel
+    from mtl.model.multitask import MultiTaskModel
 
     if Path(model).is_dir():
         return MultiTaskModel.load(model)
     import mlflow
 
-    from mtl import tracking
+    from mtl.tracking.store import configure
 
-    tracking.configure(REPO)
+    configure(REPO)
     return mlflow.pyfunc.load_model(model).unwrap_python_model().model
 
 
@@ -50,8 +50,8 @@ SETTINGS: dict[str, dict[str, str]] = {
 
 def with_graphs(model, graphs: tempfile.TemporaryDirectory) -> None:
     """Build the ONNX graphs into ``graphs`` and attach them, unless the model already has them beside it."""
-    from mtl.onnx_export import build_onnx
-    from mtl.runtime import ONNX_FILES, attach_onnx
+    from mtl.inference.onnx import build_onnx
+    from mtl.runtime.engines import ONNX_FILES, attach_onnx
 
     directory = model.encoder.onnx_dir
     if directory is not None and all((Path(directory) / name).is_file() for name in ONNX_FILES.values()):
@@ -91,9 +91,9 @@ def main() -> None:
     import numpy as np
     import torch
 
-    from mtl.evaluation import headline, score_rows, served_entity_metrics, table_rows
-    from mtl.inference import RowPredictions
-    from mtl.pipeline import read_tables
+    from mtl.data.tables import read_tables
+    from mtl.evaluation.evaluate import headline, score_rows, served_entity_metrics, table_rows
+    from mtl.inference.predict import RowPredictions
 
     model = load(args.model)
     tables = {name: t.head(args.limit) for name, t in read_tables(args.aligned).items() if not name.endswith("/train")}

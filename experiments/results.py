@@ -1,10 +1,11 @@
-"""The full-data results table: collect the pipeline runs from MLflow, then render the README's table.
+"""The full-data results: collect the pipeline runs from MLflow, then render the docs' table and the README's headline.
 
     .venv/bin/python experiments/results.py collect full-mtl-s42 full-mtl-s43
     .venv/bin/python experiments/results.py table            # this comparison (SST-2 dev split in force)
     .venv/bin/python experiments/results.py table --legacy   # the earlier 1-epoch runs, before the dev split
-    .venv/bin/python experiments/results.py readme           # write table's output into README.md
-    .venv/bin/python experiments/results.py check            # README == result JSONs == MLflow runs?
+    .venv/bin/python experiments/results.py headline         # the README's short table
+    .venv/bin/python experiments/results.py docs             # write both: docs/results.md and README.md
+    .venv/bin/python experiments/results.py check            # docs == README == result JSONs == MLflow runs?
 
 **Names.** A run is named ``<configuration>-s<seed>`` (``full-mtl-s42``, ``hf-conll-s43``); the table
 groups runs by configuration and adds one mean ± spread row per configuration with two or more seeds.
@@ -13,7 +14,7 @@ Older names (``full-mtl``, ``full-mtl-seed43``) still parse: no suffix means no 
 **collect NAME...** finds the newest run of experiment ``mtl-pipeline`` whose ``dvc_exp_name`` tag or run
 name is NAME and that has final scores (evaluate logged them), and writes ``<results-dir>/NAME.json``:
 the scores of every split, rebuilt from the run's MLflow metrics (``sst2_dev_sentence_accuracy``,
-``conll2003_test_f1_PER``, ``conll2003_test_served_entity_f1``, ... as ``mtl.stages.evaluate`` logs
+``conll2003_test_f1_PER``, ``conll2003_test_served_entity_f1``, ... as ``mtl.pipeline.evaluate`` logs
 them; the same shape as ``metrics/real/scores.json``), plus a ``training`` block: run id, git commit,
 epochs, best epoch, training seconds, the settings, and ``sst2_dev`` (the size of the SST-2 dev split
 the run was made with). The Hugging Face peers write the same shape themselves (``experiments/hf_peer.py``).
@@ -24,14 +25,18 @@ in ``table --legacy``, never averaged with the current runs. Missing cells (an u
 the run did not score) are ``–``. Below the table: which differences are inside seed noise, and the run
 list (each row's git commit and MLflow run, from its ``training`` block).
 
-**readme** writes ``table``'s output into the README, between the lines ``README_BEGIN`` and ``README_END``
-(HTML comments, invisible on GitHub), and leaves the prose around it alone. Run it whenever a result changes:
-the test suite fails while the README shows another table.
+**headline** renders the README's short table: the embedded default's held-out scores (from
+``metrics/real/metrics.json``, what ``make run`` gives) and one mean ± spread row per main configuration.
 
-**check** says whether the three places agree: the README shows ``table``'s output verbatim, and every
-result's scores equal the metrics of the MLflow run it names (``training.run_id``) in this clone's store.
-A run the store does not have (a fresh clone, another machine's run) is listed and skipped, not failed.
-Exits 1 on any disagreement.
+**docs** (``readme`` is the same command) writes ``table``'s output into ``docs/results.md`` between the lines
+``DOCS_BEGIN`` and ``DOCS_END``, and ``headline``'s into ``README.md`` between ``HEADLINE_BEGIN`` and
+``HEADLINE_END`` (HTML comments, invisible once rendered), and leaves the prose around them alone. Run it
+whenever a result or the embedded default's metrics change: the test suite fails while a page shows another table.
+
+**check** says whether the places agree: the docs page and the README show the generated blocks verbatim,
+and every result's scores equal the metrics of the MLflow run it names (``training.run_id``) in this
+clone's store. A run the store does not have (a fresh clone, another machine's run) is listed and
+skipped, not failed. Exits 1 on any disagreement.
 """
 
 from __future__ import annotations
@@ -49,16 +54,24 @@ RESULTS = REPO / "experiments" / "results"
 if str(REPO / "src") not in sys.path:
     sys.path.insert(0, str(REPO / "src"))
 
-from mtl.splits import SPLITS  # noqa: E402  (light: no torch, no pandas)
 from hf_peer import EXPERIMENT as PEER_EXPERIMENT  # noqa: E402  (its imports are light; the heavy ones are inside functions)
+
+from mtl.data.splits import SPLITS  # noqa: E402  (light: no torch, no pandas)
 
 EXPERIMENT = "mtl-pipeline"
 DATASETS = ("sst2", "conll2003")  # the data sets of the ``real`` source, as evaluate names them
 ENTITY_TYPES = ("PER", "LOC", "ORG", "MISC")
 MISSING = "–"
-# the README's generated block lies between these two lines; ``readme`` rewrites what is between them
-README_BEGIN = "<!-- results table: written by `python experiments/results.py readme`, edit the JSONs, not this -->"
-README_END = "<!-- end of results table -->"
+DOCS_PAGE = REPO / "docs" / "results.md"
+README = REPO / "README.md"
+# what `make run` trains (the embedded default): its summary and the params that made it, for the headline's first row
+EMBEDDED_METRICS = REPO / "metrics" / "real" / "metrics.json"
+PARAMS = REPO / "params.yaml"
+# the generated blocks lie between these lines; ``docs`` rewrites what is between them and nothing else
+DOCS_BEGIN = "<!-- results table: written by `python experiments/results.py docs`, edit the JSONs, not this -->"
+DOCS_END = "<!-- end of results table -->"
+HEADLINE_BEGIN = "<!-- headline results: written by `python experiments/results.py docs`, edit the JSONs, not this -->"
+HEADLINE_END = "<!-- end of headline results -->"
 
 # configuration -> what the table calls it, in table order; configurations not listed come after, by name
 LABELS = {
@@ -70,6 +83,8 @@ LABELS = {
     # legacy configurations, kept so the earlier table renders with its own words
     "full-mtl-token-w0.5": "multi-task, token loss weight 0.5",
 }
+# the configurations the README's headline shows, in this order (the variants and legacy runs stay in the docs)
+HEADLINE_CONFIGURATIONS = ("full-mtl", "full-sentence-only", "full-token-only", "hf-sst2", "hf-conll")
 # the multi-task variants of full_data.sh, the default recipe with one setting changed: full-mtl-tw2 (token
 # loss weight 2), full-mtl-temp2 (temperature sampling, T = 2), full-mtl-lr5e-5 (encoder learning rate 5e-5),
 # full-mtl-e5 (5 epochs)
@@ -145,9 +160,9 @@ def collect(name: str, experiment: str = EXPERIMENT) -> dict:
     import mlflow
     from mlflow.tracking import MlflowClient
 
-    from mtl import tracking
+    from mtl.tracking.store import configure
 
-    tracking.configure(REPO)
+    configure(REPO)
     client = MlflowClient()
     found = client.get_experiment_by_name(experiment)
     if found is None:
@@ -384,46 +399,141 @@ def report(results: Mapping[str, Mapping]) -> str:
     return "\n\n".join([table(results), "\n".join(noise_statement(results)), run_list(results)])
 
 
-def readme_disagreements(results: Mapping[str, Mapping], readme: str) -> list[str]:
-    """What is wrong with the README's results block; empty when it holds ``report(results)`` and nothing else."""
-    try:
-        if with_report(readme, results) == readme:
-            return []
-    except ReadmeError as error:
-        return [str(error)]
-    block = readme.split(README_BEGIN)[1].split(README_END)[0]
-    missing = [f"lacks the line {line!r}" for line in report(results).splitlines() if line and line not in block.splitlines()]
-    return missing or ["its results block has every line of the table, but also others, or another order"]
+# ---------------------------------------------------------------------------------------------- headline
+
+HEADLINE_COLUMNS = ("SST-2 val acc", "CoNLL test F1", "served test F1")  # the held-out scores: they chose nothing
 
 
-class ReadmeError(ValueError):
-    """The README has no single place for the generated table."""
+def embedded_default(metrics_path: Path = EMBEDDED_METRICS, params_path: Path = PARAMS) -> dict | None:
+    """The embedded default's headline row: ``metrics/real/metrics.json`` (as evaluate writes it) and the params behind it.
+
+    None when the pipeline has not written the summary (nothing to show, rather than a made-up row).
+    """
+    if not metrics_path.is_file():
+        return None
+    import yaml  # light, and a dependency of the project
+
+    summary = json.loads(metrics_path.read_text())
+    params = yaml.safe_load(params_path.read_text()) if params_path.is_file() else {}
+    prepare, train = params.get("prepare") or {}, params.get("train") or {}
+    sizes = [f"{prepare[key]:,}" if prepare.get(key) is not None else "all" for key in ("sst2_train", "conll_train")]
+    sst2, conll = summary.get("sst2", {}), summary.get("conll", {})
+    return {
+        "label": "multi-task, embedded default (`make run`)",
+        "training": f"{sizes[0]} SST-2 + {sizes[1]} CoNLL sentences, {train.get('epochs', '?')} epochs",
+        "seeds": str(train.get("seed", "?")),
+        "values": {"SST-2 val acc": sst2.get("acc"), "CoNLL test F1": conll.get("f1"), "served test F1": conll.get("served_f1")},
+    }
 
 
-def with_report(readme: str, results: Mapping[str, Mapping], where: str = "README.md") -> str:
-    """``readme`` with the text between the ``README_BEGIN`` and ``README_END`` lines replaced by ``report(results)``."""
-    for marker in (README_BEGIN, README_END):
-        count = readme.count(marker)
+def _epochs(result: Mapping) -> int | None:
+    """The epochs a run was given: ours record them in ``training.epochs``, the peers in their settings."""
+    training = result.get("training", {})
+    epochs = training.get("epochs") or training.get("settings", {}).get("epochs")
+    return None if epochs is None else int(float(epochs))
+
+
+def headline(results: Mapping[str, Mapping], embedded: Mapping | None = None) -> str:
+    """The README's short table: the embedded default, then one mean ± spread row per main configuration.
+
+    A configuration's cells are its seeds' mean ± spread (half the range), or the one seed's figure.
+    """
+    headers = ["model", "training", "seeds", *HEADLINE_COLUMNS]
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    if embedded is not None:
+        cells = [embedded["label"], embedded["training"], embedded["seeds"], *(_fmt(embedded["values"].get(h)) for h in HEADLINE_COLUMNS)]
+        lines.append("| " + " | ".join(cells) + " |")
+    groups = group_runs(results)
+    for configuration in HEADLINE_CONFIGURATIONS:
+        names = groups.get(configuration)
+        if not names:
+            continue
+        rows = [row_values(results[n]) for n in names]
+        epochs = sorted({e for e in (_epochs(results[n]) for n in names) if e is not None})
+        training = f"all training rows, {' / '.join(map(str, epochs)) or '?'} epochs"
+        seeds = ", ".join(str(seed) if seed is not None else MISSING for seed in (parse_name(n)[1] for n in names))
+        cells = [describe(configuration), training, seeds, *(_fmt_mean([r[h] for r in rows]) for h in HEADLINE_COLUMNS)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------ generated blocks
+
+
+class MarkerError(ValueError):
+    """A page has no single place for a generated block."""
+
+
+@dataclass(frozen=True)
+class Block:
+    """Where a generated block lies in a page: between the line ``begin`` and the line ``end``."""
+
+    begin: str
+    end: str
+
+
+RESULTS_BLOCK = Block(DOCS_BEGIN, DOCS_END)
+HEADLINE_BLOCK = Block(HEADLINE_BEGIN, HEADLINE_END)
+
+
+def with_block(text: str, block: Block, body: str, where: str = "page") -> str:
+    """``text`` with what lies between ``block``'s two marker lines replaced by ``body``."""
+    for marker in (block.begin, block.end):
+        count = text.count(marker)
         if count != 1:
-            raise ReadmeError(f"{where}: the line {marker!r} must appear once, found {count} times")
-    if readme.index(README_END) < readme.index(README_BEGIN):
-        raise ReadmeError(f"{where}: {README_END!r} comes before {README_BEGIN!r}")
-    head, rest = readme.split(README_BEGIN)
-    _, tail = rest.split(README_END)
-    return f"{head}{README_BEGIN}\n{report(results)}\n{README_END}{tail}"
+            raise MarkerError(f"{where}: the line {marker!r} must appear once, found {count} times")
+    if text.index(block.end) < text.index(block.begin):
+        raise MarkerError(f"{where}: {block.end!r} comes before {block.begin!r}")
+    head, rest = text.split(block.begin)
+    _, tail = rest.split(block.end)
+    return f"{head}{block.begin}\n{body}\n{block.end}{tail}"
 
 
-def write_readme(folder: Path, readme_path: Path) -> bool:
-    """Write the current results' report into ``readme_path``; True when that changed the file."""
-    old = readme_path.read_text()
-    new = with_report(old, results_of(folder), readme_path.name)
+def block_disagreements(text: str, block: Block, body: str) -> list[str]:
+    """What is wrong with ``text``'s generated block; empty when it holds ``body`` and nothing else."""
+    try:
+        if with_block(text, block, body) == text:
+            return []
+    except MarkerError as error:
+        return [str(error).removeprefix("page: ")]
+    shown = text.split(block.begin)[1].split(block.end)[0]
+    missing = [f"lacks the line {line!r}" for line in body.splitlines() if line and line not in shown.splitlines()]
+    return missing or ["its generated block has every line of the table, but also others, or another order"]
+
+
+def docs_disagreements(results: Mapping[str, Mapping], page: str) -> list[str]:
+    """What is wrong with the results page's table; empty when it holds ``report(results)`` and nothing else."""
+    return block_disagreements(page, RESULTS_BLOCK, report(results))
+
+
+def readme_disagreements(results: Mapping[str, Mapping], readme: str, embedded: Mapping | None = None) -> list[str]:
+    """What is wrong with the README's headline; empty when it holds ``headline(results, embedded)`` and nothing else."""
+    return block_disagreements(readme, HEADLINE_BLOCK, headline(results, embedded))
+
+
+def write_block(path: Path, block: Block, body: str) -> bool:
+    """Write ``body`` into ``path``'s ``block``; True when that changed the file. A refused write leaves it as it was."""
+    old = path.read_text()
+    new = with_block(old, block, body, path.name)
     if new == old:
         return False
-    # write beside, then rename: a crash never leaves a half-written README
-    tmp = readme_path.with_name(f".{readme_path.name}.tmp")
+    # write beside, then rename: a crash never leaves a half-written page
+    tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(new)
-    tmp.replace(readme_path)
+    tmp.replace(path)
     return True
+
+
+def write_docs(folder: Path, docs_path: Path, readme_path: Path, embedded: Mapping | None = None) -> dict[Path, bool]:
+    """The current results' table into ``docs_path`` and their headline into ``readme_path``: which files changed.
+
+    Both files' markers are checked before either is written, so a page without its markers changes nothing.
+    """
+    results = results_of(folder)
+    pages = {docs_path: (RESULTS_BLOCK, report(results)), readme_path: (HEADLINE_BLOCK, headline(results, embedded))}
+    for path, (block, body) in pages.items():
+        with_block(path.read_text(), block, body, path.name)  # raises MarkerError before anything is written
+    return {path: write_block(path, block, body) for path, (block, body) in pages.items()}
 
 
 def _leaves(tree: Mapping, prefix: str = "") -> dict[str, float]:
@@ -467,22 +577,27 @@ def mlflow_disagreements(results: Mapping[str, Mapping], client) -> tuple[list[s
     return problems, skipped
 
 
-def check(folder: Path, readme_path: Path) -> int:
-    """Print where the README, the result JSONs and the MLflow store disagree; 0 when they agree."""
+def check(folder: Path, docs_path: Path, readme_path: Path, embedded: Mapping | None = None) -> int:
+    """Print where the docs page, the README, the result JSONs and the MLflow store disagree; 0 when they agree."""
     from mlflow.tracking import MlflowClient
 
-    from mtl import tracking
+    from mtl.tracking.store import configure
 
     results = results_of(folder)
-    readme = [f"{readme_path.name}: {problem}" for problem in readme_disagreements(results, readme_path.read_text())]
-    tracking.configure(REPO)
+    pages = {
+        docs_path: docs_disagreements(results, docs_path.read_text()),
+        readme_path: readme_disagreements(results, readme_path.read_text(), embedded),
+    }
+    shown = [f"{path.name}: {problem}" for path, problems in pages.items() for problem in problems]
+    configure(REPO)
     runs, skipped = mlflow_disagreements(results, MlflowClient())
-    problems = readme + runs
+    problems = shown + runs
     for line in skipped:
         print(f"skipped: {line}")
     for line in problems:
         print(f"DISAGREES: {line}")
-    print(f"{len(results)} results: {readme_path.name} {'differs' if readme else 'agrees'}; "
+    verdicts = "; ".join(f"{path.name} {'differs' if problems else 'agrees'}" for path, problems in pages.items())
+    print(f"{len(results)} results: {verdicts}; "
           f"{len(results) - len(skipped)} checked against their MLflow runs ({len(runs)} disagreements), {len(skipped)} not in this store")
     return 1 if problems else 0
 
@@ -495,19 +610,26 @@ def main() -> None:
     collect_cmd.add_argument("names", nargs="+", help="DVC experiment names (the runs' dvc_exp_name tag or run name), e.g. full-mtl-s42")
     table_cmd = sub.add_parser("table", help="print the markdown results table and which differences are inside seed noise")
     table_cmd.add_argument("--legacy", action="store_true", help="the results made before the SST-2 dev split instead (no mean rows)")
-    readme_cmd = sub.add_parser("readme", help="write table's output into the README, between its results-table markers")
-    readme_cmd.add_argument("--readme", type=Path, default=REPO / "README.md", help="the README to write (default README.md)")
-    check_cmd = sub.add_parser("check", help="do the README table, the result JSONs and the MLflow runs agree? (exit 1 if not)")
-    check_cmd.add_argument("--readme", type=Path, default=REPO / "README.md", help="the README that shows the table (default README.md)")
+    sub.add_parser("headline", help="print the README's short table: the embedded default and one row per main configuration")
+    for command, text in (
+        ("docs", "write table's output into docs/results.md and the headline into README.md, between their markers"),
+        ("readme", "the same as docs"),
+        ("check", "do the docs page, the README, the result JSONs and the MLflow runs agree? (exit 1 if not)"),
+    ):
+        cmd = sub.add_parser(command, help=text)
+        cmd.add_argument("--docs", type=Path, default=DOCS_PAGE, help=f"the page with the full table (default {DOCS_PAGE.relative_to(REPO)})")
+        cmd.add_argument("--readme", type=Path, default=README, help=f"the page with the headline (default {README.relative_to(REPO)})")
+        cmd.add_argument("--metrics", type=Path, default=EMBEDDED_METRICS, help="the embedded default's summary (default %(default)s)")
     args = parser.parse_args()
     if args.command == "check":
-        raise SystemExit(check(args.results_dir, args.readme))
-    if args.command == "readme":
+        raise SystemExit(check(args.results_dir, args.docs, args.readme, embedded_default(args.metrics)))
+    if args.command in ("docs", "readme"):
         try:
-            changed = write_readme(args.results_dir, args.readme)
-        except ReadmeError as error:
+            changed = write_docs(args.results_dir, args.docs, args.readme, embedded_default(args.metrics))
+        except MarkerError as error:
             raise SystemExit(str(error)) from None
-        print(f"{args.readme}: {'table rewritten' if changed else 'table already current'}")
+        for path, rewritten in changed.items():
+            print(f"{path}: {'rewritten' if rewritten else 'already current'}")
         return
     if args.command == "collect":
         args.results_dir.mkdir(parents=True, exist_ok=True)
@@ -515,6 +637,9 @@ def main() -> None:
             path = args.results_dir / f"{name}.json"
             path.write_text(json.dumps(collect(name), indent=2, sort_keys=True) + "\n")
             print(f"wrote {path}")
+        return
+    if args.command == "headline":
+        print(headline(results_of(args.results_dir), embedded_default()))
         return
     results = results_of(args.results_dir, args.legacy)
     if not results:

@@ -2,7 +2,7 @@
 
 The word-level entity F1 the evaluate stage reports (``evaluate_table``) beside the F1 of the entities
 ``predict_texts`` finds in each sentence's single-space-joined words, matched by exact character span
-and type (``served_entity_metrics``). The README's pairs of figures come from here.
+and type (``served_entity_metrics``). The pairs of figures in docs/serving.md come from here.
 
     .venv/bin/python experiments/served_quality.py --model "models:/mtl-pipeline@champion"
     .venv/bin/python experiments/served_quality.py --model models/real/model --split validation
@@ -31,13 +31,13 @@ def main() -> None:
 
     from precision import load
 
-    from mtl.data import load_split
-    from mtl.encoding import encode_table
-    from mtl.evaluation import evaluate_table, served_entity_metrics
+    from mtl.data.align import align_table
+    from mtl.data.raw import load_split
+    from mtl.evaluation.evaluate import evaluate_table, served_entity_metrics
 
     model = load(args.model)
     table = load_split("conll2003", args.split, args.raw_dir)
-    encoded, _ = encode_table(
+    encoded, _ = align_table(
         table, model.tokenizer, model.config.sentence_labels, model.config.token_labels, max_length=model.config.max_length
     )
     word_level = evaluate_table(model, encoded, args.batch_size)["token"]

@@ -2,8 +2,9 @@
 
 import sys
 
-from mtl.config import AlignConfig, ModelParams, load_params, section
-from mtl.stages import align, source_arg, stage_main
+from mtl.config.params import AlignConfig, ModelParams, load_params, section
+from mtl.pipeline import align
+from mtl.pipeline.stage import source_arg, stage_main
 
 
 def main() -> None:

@@ -2,8 +2,9 @@
 
 import sys
 
-from mtl.config import EvaluateConfig, load_params, section
-from mtl.stages import evaluate, source_arg, stage_main
+from mtl.config.params import EvaluateConfig, load_params, section
+from mtl.pipeline import evaluate
+from mtl.pipeline.stage import source_arg, stage_main
 
 
 def main() -> None:

@@ -2,8 +2,9 @@
 
 import sys
 
-from mtl.config import ExportConfig, load_params, section
-from mtl.stages import export, source_arg, stage_main
+from mtl.config.params import ExportConfig, load_params, section
+from mtl.pipeline import export
+from mtl.pipeline.stage import source_arg, stage_main
 
 
 def main() -> None:

@@ -5,8 +5,9 @@ Usage: python stages/prepare.py example|real
 
 import sys
 
-from mtl.config import PrepareConfig, load_params, section
-from mtl.stages import prepare, source_arg, stage_main
+from mtl.config.params import PrepareConfig, load_params, section
+from mtl.pipeline import prepare
+from mtl.pipeline.stage import source_arg, stage_main
 
 
 def main() -> None:

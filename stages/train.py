@@ -2,8 +2,9 @@
 
 import sys
 
-from mtl.config import ModelParams, TrainConfig, load_params, section
-from mtl.stages import source_arg, stage_main, train
+from mtl.config.params import ModelParams, TrainConfig, load_params, section
+from mtl.pipeline import train
+from mtl.pipeline.stage import source_arg, stage_main
 
 
 def main() -> None:

@@ -16,13 +16,16 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import pytest  # noqa: E402
-import yaml  # noqa: E402
 import torch  # noqa: E402
+import yaml  # noqa: E402
 from transformers import AutoTokenizer, BertConfig, BertModel  # noqa: E402
 
-from mtl.backbones import resolve_backbone  # noqa: E402
-from mtl.encoder import quiet_transformers  # noqa: E402
-from mtl.model import ModelConfig, MultiTaskModel  # noqa: E402
+from mtl.config.model import ModelConfig
+from mtl.model.backbones import (
+    quiet_transformers,  # noqa: E402
+    resolve_backbone,  # noqa: E402
+)
+from mtl.model.multitask import MultiTaskModel  # noqa: E402
 
 torch.set_num_threads(2)
 
@@ -65,7 +68,7 @@ def make_tiny_model(tokenizer, tiny_bert_config):
         """``options``: further ``ModelConfig`` settings (``decoding``, ``case_feature``)."""
         torch.manual_seed(seed)
         config = ModelConfig(
-            backbone="tiny-random-bert",
+            name="tiny-random-bert",
             sentence_labels=list(sentence_labels or EXAMPLE_SENTENCE),
             token_labels=list(token_labels or EXAMPLE_TOKENS),
             pooling=pooling,

@@ -22,13 +22,16 @@ import torch  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
 from transformers import AutoTokenizer, BertConfig, BertModel  # noqa: E402
 
-from mtl import distributed  # noqa: E402
-from mtl.alignment import IGNORE  # noqa: E402
-from mtl.backbones import resolve_backbone  # noqa: E402
-from mtl.encoder import quiet_transformers  # noqa: E402
-from mtl.model import ModelConfig, MultiTaskModel  # noqa: E402
-from mtl.pipeline import align_tables, by_role, label_sets, prepare_example  # noqa: E402
-from mtl.train import TrainConfig, train  # noqa: E402
+from mtl.config.model import ModelConfig  # noqa: E402
+from mtl.config.params import TrainConfig  # noqa: E402
+from mtl.data.align import align_tables  # noqa: E402
+from mtl.data.sources import label_sets, prepare_example  # noqa: E402
+from mtl.data.tables import by_role  # noqa: E402
+from mtl.model.backbones import quiet_transformers, resolve_backbone  # noqa: E402
+from mtl.model.multitask import MultiTaskModel  # noqa: E402
+from mtl.text.alignment import IGNORE  # noqa: E402
+from mtl.training import distributed  # noqa: E402
+from mtl.training.loop import train  # noqa: E402
 
 GLOBAL_BATCH = 8
 SENTENCE_ROWS = 16  # two global batches of a sentence-only set
@@ -60,7 +63,7 @@ def main(out: str) -> None:
     )
     torch.manual_seed(0)
     sentence_labels, token_labels = label_sets("example")
-    config = ModelConfig("tiny-random-bert", sentence_labels, token_labels, max_length=48, dropout=0.0)
+    config = ModelConfig(name="tiny-random-bert", sentence_labels=sentence_labels, token_labels=token_labels, max_length=48, dropout=0.0)
     model = MultiTaskModel(config, BertModel(bert), tokenizer)
     train_sets, validation_sets = tiny_sets(tokenizer)
     cfg = TrainConfig(epochs=2, batch_size=GLOBAL_BATCH, learning_rate=1e-3, head_learning_rate=1e-2, warmup_ratio=0.0, seed=7, group_by_length=False)

@@ -1,18 +1,10 @@
 import pytest
 
-from mtl.alignment import (
-    IGNORE,
-    align_labels,
-    b_to_i_map,
-    check_alignment,
-    first_piece_index,
-    group_entities,
-    split_words,
-    truncated_words,
-    word_offsets,
-    words_from_pieces,
-)
-from mtl.data import read_conll
+from mtl.config.options import check_alignment
+from mtl.data.readers import read_conll
+from mtl.text.alignment import IGNORE, align_labels, b_to_i_map, first_piece_index, truncated_words, words_from_pieces
+from mtl.text.entities import group_entities
+from mtl.text.words import split_words, word_offsets
 
 TAGS = ["O", "B-TECH", "I-TECH", "B-WEATHER", "I-WEATHER"]
 B2I = b_to_i_map(TAGS)
@@ -56,7 +48,7 @@ def test_truncation_is_counted(tokenizer):
     assert words_from_pieces(word_ids, list(range(8)), len(words), fill=-1)[5:7] == [6, -1]
 
 
-# Every rule of the splitter (mtl.alignment.WORD_PATTERN), each as CoNLL-2003 tokenises it.
+# Every rule of the splitter (mtl.text.words.WORD_PATTERN), each as CoNLL-2003 tokenises it.
 SPLIT_CASES = [
     ("abbreviation", "The U.S. economy", ["The", "U.S.", "economy"]),
     ("abbreviation U.N.", "U.N. envoy", ["U.N.", "envoy"]),

@@ -8,15 +8,15 @@ mtl-example), it drives those instead; MTL_SCREENSHOT=docs/app.png saves the REA
 from __future__ import annotations
 
 import os
-import signal
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from mtl.cli import main
+from mtl.apps.cli import main
 from tests.conftest import REPO, free_port, wait_until_up
 
 CHROMIUM = shutil.which("chromium")
@@ -38,7 +38,7 @@ def app_root(tmp_path_factory, tiny_backbone, make_tiny_model):
     given = os.environ.get("MTL_APP_ROOT")
     if given:
         return Path(given).resolve()
-    from mtl.data import CONLL_TAGS, SST2_LABELS
+    from mtl.data.readers import CONLL_TAGS, SST2_LABELS
 
     root = tmp_path_factory.mktemp("browser-store")
     with pytest.MonkeyPatch.context() as mp:

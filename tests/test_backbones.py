@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from mtl.backbones import MPNET, assemble_split_archive, mpnet_part_files, resolve_backbone
+from mtl.model.backbones import MPNET, assemble_split_archive, mpnet_part_files, resolve_backbone
 
 
 def _split_archive(tmp_path, wrap: str = "all-mpnet-base-v2", n: int = 3):
@@ -49,7 +49,7 @@ def test_split_archive_unwrapped_and_bad_parts(tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(mpnet_part_files() is None, reason="the mpnet parts are not installed (make setup-mpnet)")
 def test_installed_mpnet_parts_load_as_a_sentence_encoder():
-    from mtl.encoder import SentenceEncoder
+    from mtl.model.encoder import SentenceEncoder
 
     assert len(mpnet_part_files()) == 5
     encoder = SentenceEncoder.from_pretrained(MPNET)

@@ -10,11 +10,13 @@ import pandas as pd
 import pytest
 import torch
 
-from mtl.encoding import collate, encode_table
-from mtl.evaluation import table_rows
-from mtl.inference import predict_texts
-from mtl.model import MultiTaskModel
-from mtl.word_shape import NONE, SHAPES, piece_shapes
+from mtl.data.align import align_table
+from mtl.evaluation.evaluate import table_rows
+from mtl.inference.predict import predict_texts
+from mtl.model.multitask import MultiTaskModel
+from mtl.text.shapes import NONE, SHAPES, piece_shapes
+from mtl.training.collate import collate
+from mtl.training.freezing import model_parameters
 
 WORDS = [["Apple", "opened", "an", "office", "in", "NEW", "YORK", "."], ["apple", "pie", "in", "1996"]]
 
@@ -45,7 +47,7 @@ def test_a_new_case_embedding_is_zero_so_the_model_starts_as_without_it(make_tin
     ids, mask, case_ids = _inputs(cased, WORDS)
     with torch.no_grad():
         assert torch.equal(plain(ids, mask).token_logits, cased(ids, mask, case_ids).token_logits)
-    assert "case_embedding" in cased.parameter_report() and "case_embedding" not in plain.parameter_report()
+    assert "case_embedding" in model_parameters(cased) and "case_embedding" not in model_parameters(plain)
     with pytest.raises(ValueError, match="has the case feature: pass case_ids"):
         cased(ids, mask)
 
@@ -80,7 +82,7 @@ def test_save_load_keeps_the_feature_and_old_configs_load_without_it(make_tiny_m
 def test_evaluation_and_prediction_give_the_same_case_ids_and_tags(make_tiny_model, tokenizer):
     """evaluate_table's rows (aligned tables) and predict_texts (free text) compute the shapes alike."""
     model = _cased(make_tiny_model)
-    table, _ = encode_table(
+    table, _ = align_table(
         pd.DataFrame({"words": WORDS, "word_tags": [["O"] * len(w) for w in WORDS], "sentence_label": ["Other"] * 2}),
         tokenizer, model.config.sentence_labels, model.config.token_labels,
     )
@@ -101,8 +103,11 @@ def test_collate_pads_case_ids_with_none():
 
 
 def test_training_learns_the_case_embedding_and_keeps_none_at_zero(make_tiny_model, tokenizer):
-    from mtl.pipeline import align_tables, by_role, prepare_example
-    from mtl.train import TrainConfig, train
+    from mtl.config.params import TrainConfig
+    from mtl.data.align import align_tables
+    from mtl.data.sources import prepare_example
+    from mtl.data.tables import by_role
+    from mtl.training.loop import train
 
     encoded, _ = align_tables(prepare_example(120, seed=1), tokenizer, "example", "first", 64)
     model = make_tiny_model(case_feature=True)

@@ -2,10 +2,10 @@ import json
 
 import pytest
 
-from mtl.cli import build_parser, main
-from mtl.data import DataError, read_example
-from mtl.model import ModelConfig
-from mtl.train import TrainConfig
+from mtl.apps.cli import build_parser, main
+from mtl.config.params import ModelParams, TrainConfig
+from mtl.data.errors import DataError
+from mtl.data.readers import read_example
 
 
 def _error(capsys, argv):
@@ -58,8 +58,7 @@ def test_fine_tune_defaults_come_from_train_config_except_the_guides():
         cfg.learning_rate, cfg.head_learning_rate, cfg.sampling, cfg.freeze, cfg.seed)
     assert (args.task_a_weight, args.task_b_weight) == (cfg.task_weights.sentence, cfg.task_weights.token)
     assert (args.model_name, args.pooling_strategy, args.max_length) == ("sentence-transformers/all-MiniLM-L6-v2", "mean", 128)
-    assert args.decoding == ModelConfig.__dataclass_fields__["decoding"].default
-    assert args.case_feature == ModelConfig.__dataclass_fields__["case_feature"].default
+    assert (args.decoding, args.case_feature) == (ModelParams().decoding, ModelParams().case_feature)
     assert build_parser().parse_args(["fine-tune", "--case_feature"]).case_feature is True
     assert build_parser().parse_args(["fine-tune", "--no-case_feature"]).case_feature is False
     # the guide's epochs and batch size, kept on purpose: --help says so
@@ -84,7 +83,7 @@ def tracked(tmp_path, monkeypatch):
 def test_fine_tune_logs_a_run_and_registers_the_model(tracked, tiny_backbone, capsys):
     from mlflow.tracking import MlflowClient
 
-    from mtl.model import MultiTaskModel
+    from mtl.model.multitask import MultiTaskModel
 
     main(_tiny_tune(tracked, tiny_backbone, "--n", "60", "--register", "my-model", "--run_name", "tiny"))
     out = capsys.readouterr().out
@@ -102,7 +101,7 @@ def test_fine_tune_logs_a_run_and_registers_the_model(tracked, tiny_backbone, ca
 
 @pytest.mark.slow
 def test_fine_tune_reads_back_example_data_and_user_data(tracked, tiny_backbone, capsys):
-    from mtl.model import MultiTaskModel
+    from mtl.model.multitask import MultiTaskModel
 
     main(["fine-tune", "--create_example_data", "--example_output", "mine.jsonl", "--n", "40", "--seed", "1"])
     assert "wrote 40 sentences to mine.jsonl" in capsys.readouterr().out
@@ -118,7 +117,7 @@ def test_fine_tune_reads_back_example_data_and_user_data(tracked, tiny_backbone,
 
 
 def test_fine_tune_on_bad_user_data_names_file_and_line(tmp_path):
-    from mtl.pipeline import prepare_custom
+    from mtl.data.sources import prepare_custom
 
     row = {"text": "Rain today", "words": ["Rain", "today"], "word_tags": ["B-WEATHER", "O"], "sentence_label": "Weather"}
     bad = tmp_path / "bad.jsonl"
@@ -158,7 +157,7 @@ def test_demo_runs_end_to_end(capsys):
 
 @pytest.mark.slow
 def test_demo_real_data_with_a_trained_model_prints_gold_and_scores(make_tiny_model, raw_dir, tmp_path, capsys):
-    from mtl.data import CONLL_TAGS, SST2_LABELS
+    from mtl.data.readers import CONLL_TAGS, SST2_LABELS
 
     model = make_tiny_model(sentence_labels=SST2_LABELS, token_labels=CONLL_TAGS)
     model.save(tmp_path / "m")

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from mtl.config import (
+from mtl.config.params import (
     AlignConfig,
     EvaluateConfig,
     ExportConfig,
@@ -12,10 +12,9 @@ from mtl.config import (
     PrepareConfig,
     TrainConfig,
     load_params,
-    project_root,
-    resolve_path,
     section,
 )
+from mtl.config.paths import project_root, resolve_path
 
 REPO = Path(__file__).resolve().parents[1]
 SECTIONS = {"prepare": PrepareConfig, "model": ModelParams, "align": AlignConfig, "train": TrainConfig, "evaluate": EvaluateConfig, "export": ExportConfig}

@@ -11,18 +11,11 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from mtl import data
-from mtl.data import (
-    COLUMNS,
-    CONLL_TAGS,
-    SST2_LABELS,
-    DataError,
-    load_split,
-    read_conll,
-    read_example,
-    read_sst2,
-    sample_rows,
-)
+from mtl.data import raw as raw_data
+from mtl.data.errors import DataError
+from mtl.data.raw import load_split
+from mtl.data.readers import COLUMNS, CONLL_TAGS, SST2_LABELS, read_conll, read_example, read_sst2
+from mtl.data.tables import sample_rows
 
 RAW_DIR = Path(os.environ.get("MTL_RAW_DIR", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
 needs_raw = pytest.mark.skipif(not (RAW_DIR / "sst2").is_dir() or not (RAW_DIR / "conll2003").is_dir(),
@@ -254,8 +247,8 @@ def make_raw_dir(tmp_path: Path) -> Path:
 
 def test_load_split_reads_raw_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     raw = make_raw_dir(tmp_path)
-    monkeypatch.setattr(data, "load_hub_sst2", lambda split: pytest.fail("must not use the Hub"))
-    monkeypatch.setattr(data, "load_hub_conll", lambda split: pytest.fail("must not use the Hub"))
+    monkeypatch.setattr(raw_data, "load_hub_sst2", lambda split: pytest.fail("must not use the Hub"))
+    monkeypatch.setattr(raw_data, "load_hub_conll", lambda split: pytest.fail("must not use the Hub"))
     assert load_split("sst2", "validation", raw)["text"].tolist() == ["great fun"]
     assert len(load_split("conll2003", "test", str(raw))) == 3
     with pytest.raises(FileNotFoundError, match="train"):
@@ -264,8 +257,8 @@ def test_load_split_reads_raw_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 def test_load_split_falls_back_to_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
-    monkeypatch.setattr(data, "load_hub_sst2", lambda split: calls.append(("sst2", split)) or "sst2-table")
-    monkeypatch.setattr(data, "load_hub_conll", lambda split: calls.append(("conll", split)) or "conll-table")
+    monkeypatch.setattr(raw_data, "load_hub_sst2", lambda split: calls.append(("sst2", split)) or "sst2-table")
+    monkeypatch.setattr(raw_data, "load_hub_conll", lambda split: calls.append(("conll", split)) or "conll-table")
     assert load_split("sst2", "train", tmp_path / "missing") == "sst2-table"
     assert load_split("conll2003", "test", None) == "conll-table"
     assert calls == [("sst2", "train"), ("conll", "test")]
@@ -287,9 +280,9 @@ def test_load_split_rejects_unknown_names(tmp_path: Path, dataset: str, split: s
 
 def test_hub_loaders_reject_unknown_split() -> None:
     with pytest.raises(ValueError, match="choose one of train, validation$"):
-        data.load_hub_sst2("test")
+        raw_data.load_hub_sst2("test")
     with pytest.raises(ValueError, match="choose one of train, validation, test$"):
-        data.load_hub_conll("valid")
+        raw_data.load_hub_conll("valid")
 
 
 class FakeDataset:
@@ -311,8 +304,8 @@ def test_load_hub_sst2_maps_rows(monkeypatch: pytest.MonkeyPatch) -> None:
         return FakeDataset({"sentence": ["bad movie ", "a gem "], "label": [0, 1], "idx": [0, 1]})
 
     monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
-    df = data.load_hub_sst2("validation")
-    assert calls == [("nyu-mll/glue", "sst2", {"split": "validation", "revision": data.HUB_SST2_REVISION})]
+    df = raw_data.load_hub_sst2("validation")
+    assert calls == [("nyu-mll/glue", "sst2", {"split": "validation", "revision": raw_data.HUB_SST2_REVISION})]
     assert records(df) == [
         {"text": "bad movie", "words": ["bad", "movie"], "word_tags": None, "sentence_label": "negative"},
         {"text": "a gem", "words": ["a", "gem"], "word_tags": None, "sentence_label": "positive"},
@@ -325,7 +318,7 @@ def test_load_hub_sst2_rejects_unlabelled_rows(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(datasets, "load_dataset",
                         lambda *a, **k: FakeDataset({"sentence": ["ok ", "hidden "], "label": [1, -1]}))
     with pytest.raises(DataError, match=r"/train:2: label must be 0 or 1, got -1"):
-        data.load_hub_sst2("train")
+        raw_data.load_hub_sst2("train")
 
 
 def test_load_hub_conll_maps_tag_ids(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -340,8 +333,8 @@ def test_load_hub_conll_maps_tag_ids(monkeypatch: pytest.MonkeyPatch) -> None:
                             "ner_tags": [[3, 0, 7], [], [1, 2]]}, features)
 
     monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
-    df = data.load_hub_conll("test")
-    assert calls == [("eriktks/conll2003", {"split": "test", "revision": data.HUB_CONLL_REVISION})]
+    df = raw_data.load_hub_conll("test")
+    assert calls == [("eriktks/conll2003", {"split": "test", "revision": raw_data.HUB_CONLL_REVISION})]
     assert records(df) == [
         {"text": "EU rejects German", "words": ["EU", "rejects", "German"], "word_tags": ["B-ORG", "O", "B-MISC"],
          "sentence_label": None},
@@ -351,7 +344,7 @@ def test_load_hub_conll_maps_tag_ids(monkeypatch: pytest.MonkeyPatch) -> None:
 
     features["ner_tags"] = SimpleNamespace(feature=SimpleNamespace(names=["O", "B-PER"]))
     with pytest.raises(DataError, match="differ from"):
-        data.load_hub_conll("test")
+        raw_data.load_hub_conll("test")
 
 
 # --- sample_rows ---------------------------------------------------------------------------------
@@ -411,11 +404,10 @@ def test_real_conll(split: str, sentences: int, tokens: int, entities: dict[str,
 
 
 def test_missing_raw_dir_and_unreachable_hub_names_both(tmp_path, monkeypatch):
-    from mtl import data
 
     def offline(split):
         raise ConnectionError("Couldn't reach 'nyu-mll/glue' on the Hub")
 
-    monkeypatch.setattr(data, "load_hub_sst2", offline)
+    monkeypatch.setattr(raw_data, "load_hub_sst2", offline)
     with pytest.raises(FileNotFoundError, match=r"raw data directory .*nowhere not found, and loading sst2 train from the Hugging Face Hub failed"):
-        data.load_split("sst2", "train", tmp_path / "nowhere")
+        raw_data.load_split("sst2", "train", tmp_path / "nowhere")

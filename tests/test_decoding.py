@@ -7,7 +7,8 @@ import itertools
 import numpy as np
 import pytest
 
-from mtl.decoding import DECODINGS, argmax_path, check_decoding, decode, is_valid, transition_masks, viterbi_path
+from mtl.config.options import DECODINGS, check_decoding
+from mtl.text.decoding import argmax_path, decode, is_valid, transition_masks, viterbi_path
 
 CONLL = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC")
 

@@ -5,10 +5,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mtl.config import ParamsError, PrepareConfig
-from mtl.data import COLUMNS, read_sst2
-from mtl.dev_split import NotEnoughRows, carve_dev, span_overlap, whole_rows
-from mtl.pipeline import prepare_real
+from mtl.config.params import ParamsError, PrepareConfig
+from mtl.data.dev_split import NotEnoughRows, carve_dev, span_overlap, whole_rows
+from mtl.data.readers import COLUMNS, read_sst2
+from mtl.data.sources import prepare_real
 
 WHOLE = 30  # whole sentences in the synthetic table
 

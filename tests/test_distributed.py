@@ -10,7 +10,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from mtl import distributed
+from mtl.training import distributed
 from tests.conftest import BIN, run_ok
 
 SCRIPT = Path(__file__).with_name("distributed_train.py")

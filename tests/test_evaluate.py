@@ -3,11 +3,11 @@
 import pandas as pd
 import pytest
 
-from mtl.data import COLUMNS, CONLL_TAGS, SST2_LABELS
-from mtl.evaluation import summary
-from mtl.pipeline import align_tables
-from mtl.stages.evaluate import score_tables
-from mtl.tracking import headline_metrics
+from mtl.data.align import align_tables
+from mtl.data.readers import COLUMNS, CONLL_TAGS, SST2_LABELS
+from mtl.evaluation.evaluate import score_tables
+from mtl.evaluation.summary import summary
+from mtl.tracking.metrics import headline_metrics
 
 # scores.json of the real pipeline: SST-2 dev chose, SST-2 validation is held out; CoNLL validation chose, test is held out
 REAL_SCORES = {

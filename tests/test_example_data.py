@@ -8,16 +8,10 @@ import re
 import pandas as pd
 import pytest
 
-from mtl import example_data
-from mtl.data import COLUMNS, read_example
-from mtl.alignment import split_words
-from mtl.example_data import (
-    EXAMPLE_SENTENCE_LABELS,
-    EXAMPLE_SPLITS,
-    EXAMPLE_TOKEN_LABELS,
-    generate_examples,
-    write_examples,
-)
+from mtl.data import example as example_data
+from mtl.data.example import EXAMPLE_SENTENCE_LABELS, EXAMPLE_SPLITS, EXAMPLE_TOKEN_LABELS, generate_examples, write_examples
+from mtl.data.readers import COLUMNS, read_example
+from mtl.text.words import split_words
 
 OUTPUT_COLUMNS = [*COLUMNS, "template", "split"]
 

@@ -327,47 +327,105 @@ def test_peer_reads_the_raw_data_the_params_name_unless_told(tmp_path):
     assert hf_peer.prepare_config(params, tmp_path / "elsewhere", None).raw_dir == str((tmp_path / "elsewhere").resolve())
 
 
-def test_the_readme_shows_the_results_table_verbatim():
-    """The README's results are the committed JSONs' table, not numbers typed or left behind by hand."""
+def test_the_docs_show_the_results_table_verbatim():
+    """docs/results.md's table is the committed JSONs' table, not numbers typed or left behind by hand."""
     current = results.results_of(results.RESULTS)
     assert current, "no current results committed"
-    assert results.readme_disagreements(current, (REPO / "README.md").read_text()) == []
+    assert results.docs_disagreements(current, results.DOCS_PAGE.read_text()) == []
 
 
-def _readme(block: str) -> str:
-    return f"intro\n\n{results.README_BEGIN}\n{block}\n{results.README_END}\n\nmore\n"
+def test_the_readme_shows_the_headline_verbatim():
+    """The README's headline is generated from the same JSONs and the embedded default's committed metrics."""
+    embedded = results.embedded_default()
+    assert embedded is not None, "metrics/real/metrics.json is committed"
+    readme = (REPO / "README.md").read_text()
+    assert results.readme_disagreements(results.results_of(results.RESULTS), readme, embedded) == []
 
 
-def test_readme_disagreements_name_the_missing_lines():
+def _page(block, body: str) -> str:
+    return f"intro\n\n{block.begin}\n{body}\n{block.end}\n\nmore\n"
+
+
+def _embedded(tmp_path: Path, acc=0.844, f1=0.8315, served=0.8312) -> dict:
+    metrics = tmp_path / "metrics.json"
+    metrics.write_text(json.dumps({"sst2": {"acc": acc, "dev_acc": 0.85}, "conll": {"f1": f1, "served_f1": served, "val_f1": 0.86}}))
+    params = tmp_path / "params.yaml"
+    params.write_text("prepare:\n  sst2_train: 3000\n  conll_train: null\ntrain:\n  epochs: 3\n  seed: 42\n")
+    return results.embedded_default(metrics, params)
+
+
+def test_headline_shows_the_embedded_default_then_one_row_per_main_configuration(tmp_path):
+    runs = {
+        "full-mtl-s43": _result(0.900, 0.899, 0.876, served=0.874),
+        "full-mtl-s42": _result(0.910, 0.897, 0.870, served=0.868),
+        "full-mtl-tw2-s42": _result(0.9, 0.9, 0.9, served=0.9),  # a variant: the docs' table only
+        "hf-conll-s42": _result(conll=0.86),
+    }
+    for result in runs.values():
+        result["training"]["epochs"] = 3
+    lines = results.headline(runs, _embedded(tmp_path)).splitlines()
+    assert lines[0] == "| model | training | seeds | SST-2 val acc | CoNLL test F1 | served test F1 |"
+    assert lines[2:] == [
+        "| multi-task, embedded default (`make run`) | 3,000 SST-2 + all CoNLL sentences, 3 epochs | 42 | 0.844 | 0.832 | 0.831 |",
+        "| multi-task (ours) | all training rows, 3 epochs | 42, 43 | 0.898 ± 0.001 | 0.873 ± 0.003 | 0.871 ± 0.003 |",
+        "| HF peer: `run_ner` recipe | all training rows, 3 epochs | 42 | – | 0.860 | – |",
+    ]
+    assert results.embedded_default(tmp_path / "absent.json") is None
+    assert "embedded default" not in results.headline(runs, None)  # no metrics: no made-up row
+
+
+def test_generated_blocks_disagreements_name_the_missing_lines(tmp_path):
     current = {"full-mtl-s42": _result(dev=0.9, val=0.91, conll=0.88)}
     report = results.report(current)
-    assert results.readme_disagreements(current, _readme(report)) == []
-    missing = results.readme_disagreements(current, _readme(report.replace("0.910", "0.909")))
+    page = _page(results.RESULTS_BLOCK, report)
+    assert results.docs_disagreements(current, page) == []
+    missing = results.docs_disagreements(current, page.replace("0.910", "0.909"))
     assert missing and all("0.910" in line and line.startswith("lacks the line") for line in missing)
     shuffled = "\n".join(reversed(report.splitlines()))
-    assert results.readme_disagreements(current, _readme(shuffled)) == ["its results block has every line of the table, but also others, or another order"]
+    assert results.docs_disagreements(current, _page(results.RESULTS_BLOCK, shuffled)) == [
+        "its generated block has every line of the table, but also others, or another order"
+    ]
     # a left-over line inside the block is a disagreement too, though every table line is there
-    assert results.readme_disagreements(current, _readme(report + "\n| old row |")) != []
-    assert "must appear once, found 0 times" in results.readme_disagreements(current, report)[0]
+    assert results.docs_disagreements(current, _page(results.RESULTS_BLOCK, report + "\n| old row |")) != []
+    assert "must appear once, found 0 times" in results.docs_disagreements(current, report)[0]
+    # the README's headline: a hand-edited number, or a stale embedded default, is reported
+    embedded = _embedded(tmp_path)
+    readme = _page(results.HEADLINE_BLOCK, results.headline(current, embedded))
+    assert results.readme_disagreements(current, readme, embedded) == []
+    edited = readme.replace("| 0.844 |", "| 0.854 |")
+    assert edited != readme
+    assert any("0.844" in line for line in results.readme_disagreements(current, edited, embedded))
+    retrained = _embedded(tmp_path, acc=0.851)
+    assert any("0.851" in line for line in results.readme_disagreements(current, readme, retrained))
+    # each page is checked for its own block: the full table is no headline
+    assert "must appear once" in results.readme_disagreements(current, page, embedded)[0]
 
 
-def test_the_readme_writer_replaces_only_the_block(tmp_path):
+def test_the_docs_writer_replaces_only_the_blocks(tmp_path):
     current = {"full-mtl-s42": _result(dev=0.9, val=0.91, conll=0.88)}
     (tmp_path / "results").mkdir()
     (tmp_path / "results" / "full-mtl-s42.json").write_text(json.dumps(current["full-mtl-s42"]))
-    readme = tmp_path / "README.md"
-    readme.write_text(_readme("| stale | table |"))
-    assert results.write_readme(tmp_path / "results", readme) is True
-    text = readme.read_text()
-    assert text == _readme(results.report(current)) and results.readme_disagreements(current, text) == []
-    assert results.write_readme(tmp_path / "results", readme) is False  # already current: untouched
+    embedded = _embedded(tmp_path)
+    docs, readme = tmp_path / "results.md", tmp_path / "README.md"
+    docs.write_text(_page(results.RESULTS_BLOCK, "| stale | table |"))
+    readme.write_text(_page(results.HEADLINE_BLOCK, "| stale | headline |"))
+    assert results.write_docs(tmp_path / "results", docs, readme, embedded) == {docs: True, readme: True}
+    assert docs.read_text() == _page(results.RESULTS_BLOCK, results.report(current))
+    assert readme.read_text() == _page(results.HEADLINE_BLOCK, results.headline(current, embedded))
+    assert results.docs_disagreements(current, docs.read_text()) == []
+    assert results.readme_disagreements(current, readme.read_text(), embedded) == []
+    # already current: untouched
+    assert results.write_docs(tmp_path / "results", docs, readme, embedded) == {docs: False, readme: False}
+    # a page without its markers stops the write before either file changes
+    docs.write_text(_page(results.RESULTS_BLOCK, "| stale | table |"))
     readme.write_text("no markers here\n")
-    with pytest.raises(results.ReadmeError, match="README.md: the line .* must appear once, found 0 times"):
-        results.write_readme(tmp_path / "results", readme)
-    assert readme.read_text() == "no markers here\n"  # a refused write leaves the file as it was
-    readme.write_text(f"{results.README_END}\n{results.README_BEGIN}\n")
-    with pytest.raises(results.ReadmeError, match="comes before"):
-        results.write_readme(tmp_path / "results", readme)
+    with pytest.raises(results.MarkerError, match="README.md: the line .* must appear once, found 0 times"):
+        results.write_docs(tmp_path / "results", docs, readme, embedded)
+    assert readme.read_text() == "no markers here\n"
+    assert docs.read_text() == _page(results.RESULTS_BLOCK, "| stale | table |")
+    docs.write_text(f"{results.DOCS_END}\n{results.DOCS_BEGIN}\n")
+    with pytest.raises(results.MarkerError, match="comes before"):
+        results.write_docs(tmp_path / "results", docs, readme, embedded)
 
 
 def test_mlflow_disagreements_compare_each_score_with_the_run_it_names(tmp_path):

@@ -3,8 +3,8 @@
 import pytest
 from mlflow.entities.model_registry import ModelVersion, ModelVersionTag
 
-from mtl.gate import decide, parse_score, selection_scores
-from mtl.registry import recorded_scores
+from mtl.registry.gate import decide, parse_score, selection_scores
+from mtl.registry.versions import recorded_scores
 
 THRESHOLDS = {"sentence_accuracy": 0.8, "entity_f1": 0.6}
 # the real pipeline's gated scores: SST-2 dev (SST-2 validation is held out) and CoNLL-2003 validation
@@ -125,9 +125,9 @@ def test_export_fingerprints_the_selection_sets_only(tmp_path):
     """A changed held-out set (SST-2 validation) leaves the gate's comparison alone; a changed dev set does not."""
     import pandas as pd
 
-    from mtl.data import COLUMNS
-    from mtl.pipeline import write_tables
-    from mtl.stages.export import selection_fingerprints
+    from mtl.data.readers import COLUMNS
+    from mtl.data.tables import write_tables
+    from mtl.pipeline.export import selection_fingerprints
 
     def table(*texts):
         return pd.DataFrame([{"text": t, "words": t.split(), "word_tags": None, "sentence_label": "positive"} for t in texts], columns=list(COLUMNS))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 import subprocess
-import tomllib
 from pathlib import Path
 
+import tomllib
 import yaml
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -37,7 +37,7 @@ def test_environment_yml_installs_what_make_setup_installs():
     allowed = next(Requirement(d) for d in project["dependencies"] if Requirement(d).name == "torch").specifier
     assert allowed.contains(next(iter(pin.specifier)).version)
     # then the project itself with the extras `make install` uses: pyproject.toml's dependency set
-    assert pip[1:] == ["-e .[dev]"] and '-e ".[dev]"' in (REPO / "Makefile").read_text()
+    assert pip[1:] == ["-e .[dev,docs]"] and '-e ".[dev,docs]"' in (REPO / "Makefile").read_text()
     assert SpecifierSet(project["requires-python"]).contains(python.split("=")[1] + ".0")
 
 

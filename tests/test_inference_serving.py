@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
 
-from mtl.inference import predict_texts
-from mtl.serving import MAX_BATCH, MAX_CHARS, MAX_CHARS_ENV, bad_input, max_chars_from_env, texts_from_input
+from mtl.inference.predict import predict_texts
+from mtl.registry.pyfunc import MAX_BATCH, MAX_CHARS, MAX_CHARS_ENV, bad_input, max_chars_from_env, texts_from_input
 
 
 def test_predict_texts_structure_offsets_and_probabilities(tiny_model):
@@ -117,7 +117,7 @@ def test_a_400_message_keeps_its_text_when_mlflow_rewrites_it():
 
 
 def test_pyfunc_params_choose_precision_and_reject_bad_values(tiny_model):
-    from mtl.serving import MultiTaskPyfunc
+    from mtl.registry.pyfunc import MultiTaskPyfunc
 
     served = MultiTaskPyfunc()
     served.model = tiny_model
@@ -146,13 +146,13 @@ def _rigged(make_tiny_model, decoding: str):
 
 
 def test_every_prediction_path_decodes_by_the_models_setting(make_tiny_model, tokenizer):
-    from mtl.encoding import encode_table
-    from mtl.evaluation import table_rows
-    from mtl.serving import MultiTaskPyfunc
+    from mtl.data.align import align_table
+    from mtl.evaluation.evaluate import table_rows
+    from mtl.registry.pyfunc import MultiTaskPyfunc
 
     text = "Kubernetes scales the cluster"
     p = np.exp([0.0, 1.0, 2.0, 0.0, 0.0]) / np.exp([0.0, 1.0, 2.0, 0.0, 0.0]).sum()
-    table, _ = encode_table(
+    table, _ = align_table(
         pd.DataFrame({"words": [text.split()], "word_tags": [["O"] * 4], "sentence_label": ["Other"]}),
         tokenizer, ["Technology", "Weather", "Other"], ["O", "B-TECH", "I-TECH", "B-WEATHER", "I-WEATHER"],
     )
@@ -173,7 +173,7 @@ def test_every_prediction_path_decodes_by_the_models_setting(make_tiny_model, to
 def test_viterbi_predictions_are_valid_iob2_where_argmax_ones_are_not(make_tiny_model):
     import dataclasses
 
-    from mtl.decoding import is_valid
+    from mtl.text.decoding import is_valid
 
     texts = ["Apple unveiled a new iPhone in California", "The weather in Paris is terrible today", "Heavy rain hit Kubernetes servers"] * 2
     valid = {}
@@ -192,6 +192,6 @@ def test_importing_the_pyfunc_model_prints_no_mlflow_type_hint_warning():
     A fresh interpreter, because MLflow shows this warning once per process.
     """
     done = subprocess.run(
-        [sys.executable, "-W", "default", "-c", "import mtl.serving"], capture_output=True, text=True, timeout=120, check=True
+        [sys.executable, "-W", "default", "-c", "import mtl.registry.pyfunc"], capture_output=True, text=True, timeout=120, check=True
     )
     assert "type hints" not in done.stderr, done.stderr

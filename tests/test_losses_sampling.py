@@ -3,9 +3,11 @@ import random
 import pytest
 import torch
 
-from mtl.alignment import IGNORE
-from mtl.losses import TaskWeights, masked_cross_entropy, multitask_loss
-from mtl.sampling import check_sampling, make_batches, task_schedule
+from mtl.config.options import check_sampling
+from mtl.config.params import TaskWeights
+from mtl.text.alignment import IGNORE
+from mtl.training.losses import masked_cross_entropy, multitask_loss
+from mtl.training.sampling import make_batches, task_schedule
 
 
 def test_unlabelled_task_adds_no_loss_and_no_nan():

@@ -1,6 +1,6 @@
 import pytest
 
-from mtl.metrics import sentence_metrics, token_metrics
+from mtl.evaluation.metrics import sentence_metrics, token_metrics
 
 
 def test_sentence_metrics():
@@ -20,7 +20,7 @@ def test_token_metrics_are_entity_level():
 
 
 def test_span_metrics_need_exact_span_and_type():
-    from mtl.metrics import span_metrics
+    from mtl.evaluation.metrics import span_metrics
 
     gold = [[(0, 4, "LOC"), (10, 15, "PER")], [(3, 8, "ORG")]]
     pred = [[(0, 4, "LOC"), (10, 14, "PER")], [(3, 8, "LOC"), (20, 25, "ORG")]]

@@ -2,16 +2,18 @@ import numpy as np
 import pytest
 import torch
 
-from mtl.encoder import SentenceEncoder, cosine_similarity
-from mtl.freezing import check_freeze
-from mtl.model import ModelConfig, MultiTaskModel
+from mtl.config.model import ModelConfig
+from mtl.config.options import check_freeze
+from mtl.model.encoder import SentenceEncoder, cosine_similarity
+from mtl.model.multitask import MultiTaskModel
+from mtl.training.freezing import freeze
 
 SENTENCES = ["Kubernetes scales the cluster.", "Heavy rain in Paris", "I had pasta for lunch with my friends today", "ok"]
 
 
 def _batch(model, sentences=SENTENCES) -> tuple[torch.Tensor, ...]:
     """``model``'s inputs for ``sentences``, in ``forward``'s order (case ids too with the case feature)."""
-    from mtl.encoding import pad_extra
+    from mtl.runtime.batching import pad_extra
 
     words = [s.split() for s in sentences]
     b = model.tokenizer(words, is_split_into_words=True, padding=True, return_tensors="pt")
@@ -64,7 +66,7 @@ def test_load_rejects_a_directory_that_is_not_a_model(tmp_path):
 )
 def test_freezing_counts(make_tiny_model, spec, frozen_parts):
     model = make_tiny_model()
-    report = model.freeze(spec)
+    report = freeze(model, spec)
     for part in ("embeddings", "layers", "sentence_head", "token_head"):
         counts = report[part]
         if part in frozen_parts:
@@ -79,23 +81,39 @@ def test_freeze_validation(make_tiny_model):
     with pytest.raises(ValueError, match="none, embeddings, layers:N, encoder"):
         check_freeze("half")
     with pytest.raises(ValueError, match="more layers"):
-        make_tiny_model().freeze("layers:9")
+        freeze(make_tiny_model(), "layers:9")
 
 
 def test_model_config_validates_pooling_and_decoding():
     with pytest.raises(ValueError, match="mean, max, cls"):
-        ModelConfig("x", ["a", "b"], ["O", "B-X"], pooling="sum")
+        ModelConfig(name="x", sentence_labels=["a", "b"], token_labels=["O", "B-X"], pooling="sum")
     with pytest.raises(ValueError, match="unknown decoding 'beam': choose one of viterbi, argmax"):
-        ModelConfig("x", ["a", "b"], ["O", "B-X"], decoding="beam")
+        ModelConfig(name="x", sentence_labels=["a", "b"], token_labels=["O", "B-X"], decoding="beam")
 
 
-def test_model_config_defaults_are_the_params_defaults():
-    """A model built in code (the CLI, tests) is configured like one the pipeline trains with params.yaml."""
-    from mtl.config import ModelParams
+def test_model_config_is_the_params_section_plus_labels_and_data():
+    """One type: a model built in code (the CLI, tests) has params.yaml's settings, declared once, in ModelParams."""
+    from mtl.config.params import ModelParams
 
-    params, fields = ModelParams(), ModelConfig.__dataclass_fields__
-    for key in ("pooling", "max_length", "dropout", "decoding", "case_feature"):
-        assert fields[key].default == getattr(params, key), key
+    assert issubclass(ModelConfig, ModelParams)
+    params = ModelParams(pooling="max", max_length=64, decoding="argmax")
+    config = ModelConfig.from_params(params, sentence_labels=["a", "b"], token_labels=["O", "B-X"], data_source="example")
+    assert config.params == params and config.backbone == params.name == ModelParams().name
+    with pytest.raises(ValueError, match="greater than or equal to 8"):
+        ModelConfig(name="x", sentence_labels=["a", "b"], token_labels=["O", "B-X"], max_length=4)
+
+
+def test_config_json_keeps_the_keys_every_saved_model_has(make_tiny_model, tmp_path):
+    """config.json's keys are the saved format (mtl-model/1): the same bytes keep a model's DVC hash."""
+    import json
+
+    make_tiny_model().save(tmp_path / "m")
+    saved = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert sorted(saved) == [
+        "alignment", "backbone", "case_feature", "data_source", "decoding", "dropout", "encoder", "extra", "format", "max_length", "pooling"
+    ]
+    assert saved["backbone"] == "tiny-random-bert"
+    assert MultiTaskModel.load(tmp_path / "m").config == make_tiny_model().config
 
 
 def test_decoding_is_saved_and_a_config_saved_without_it_loads_as_argmax(make_tiny_model, tmp_path):
@@ -135,7 +153,7 @@ def test_cosine_similarity():
 def test_mean_pooling_matches_sentence_transformers():
     from sentence_transformers import SentenceTransformer
 
-    from mtl.backbones import MINILM, resolve_backbone
+    from mtl.model.backbones import MINILM, resolve_backbone
 
     location = resolve_backbone(MINILM)
     assert location != MINILM, "all-MiniLM-L6-v2 must resolve to the locally installed package"
@@ -146,8 +164,8 @@ def test_mean_pooling_matches_sentence_transformers():
 
 
 def test_precision_is_validated_everywhere(tiny_model):
-    from mtl.inference import predict_texts
-    from mtl.precision import check_precision
+    from mtl.config.options import check_precision
+    from mtl.inference.predict import predict_texts
 
     assert check_precision("bf16") == "bf16"
     for call in (
@@ -160,7 +178,7 @@ def test_precision_is_validated_everywhere(tiny_model):
 
 
 def test_bf16_encode_and_predict_stay_close_to_fp32(make_tiny_model):
-    from mtl.inference import predict_texts
+    from mtl.inference.predict import predict_texts
 
     model = make_tiny_model()
     full = model.encoder.encode(SENTENCES)

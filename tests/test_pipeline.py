@@ -113,8 +113,8 @@ def test_registry_alias_and_pyfunc_prediction(project):
 
 
 def test_mlflow_models_serve_answers_like_in_process(project):
-    from mtl.inference import predict_texts
-    from mtl.model import MultiTaskModel
+    from mtl.inference.predict import predict_texts
+    from mtl.model.multitask import MultiTaskModel
 
     root, env = project
     port = free_port()

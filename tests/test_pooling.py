@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from mtl.pooling import POOLING_MODES, check_pooling, pool
+from mtl.config.options import POOLING_MODES, check_pooling
+from mtl.model.pooling import pool
 
 
 @pytest.mark.parametrize("mode", POOLING_MODES)

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from mlflow.exceptions import MlflowException
 
-from mtl.batching import length_sorted, run_batches
-from mtl.encoding import pad_ids
-from mtl.evaluation import evaluate_table
-from mtl.inference import predict_texts
-from mtl.model import MultiTaskModel
-from mtl.runtime import ONNX_FILES, RUNTIME_ENV, RUNTIMES, batch_forward, check_runtime
+from mtl.config.options import RUNTIMES, check_runtime
+from mtl.evaluation.evaluate import evaluate_table
+from mtl.inference.predict import predict_texts
+from mtl.model.multitask import MultiTaskModel
+from mtl.runtime.batching import length_sorted, pad_ids, run_batches
+from mtl.runtime.engines import ONNX_FILES, RUNTIME_ENV, batch_forward
 
 VALID = "choose one of torch, onnx, onnx-int8"
 # Different lengths, so every batch of several has padding; one sentence is cut by max_length=64.
@@ -32,7 +32,7 @@ SENTENCES = [
 @pytest.fixture(scope="module")
 def exported(make_tiny_model, tmp_path_factory):
     """A saved tiny model with both ONNX graphs built beside it, loaded back (as ``mtl export-onnx`` leaves it)."""
-    from mtl.onnx_export import build_onnx
+    from mtl.inference.onnx import build_onnx
 
     directory = tmp_path_factory.mktemp("exported")
     make_tiny_model().save(directory)
@@ -42,7 +42,7 @@ def exported(make_tiny_model, tmp_path_factory):
 
 def _outputs(model, runtime, sentences):
     """Every output of one padded batch of ``sentences`` on ``runtime`` (all the model's inputs, as prediction makes them), with its attention mask."""
-    from mtl.onnx_export import sample_inputs
+    from mtl.inference.onnx import sample_inputs
 
     inputs = sample_inputs(model, sentences)
     with batch_forward(model, model.OUTPUTS, runtime) as forward:
@@ -67,7 +67,7 @@ def test_exported_graph_equals_the_pytorch_model(exported, batch):
 
 @pytest.mark.parametrize("pooling, fused", [("max", False), ("cls", False), ("mean", True)])
 def test_every_pooling_mode_and_the_fused_graph_export_equal(make_tiny_model, tmp_path, pooling, fused):
-    from mtl.onnx_export import export_onnx
+    from mtl.inference.onnx import export_onnx
 
     model = make_tiny_model(pooling=pooling)
     report = export_onnx(model, tmp_path / "model.onnx", fused=fused)  # raises if any output differs by more than 1e-4
@@ -109,7 +109,7 @@ def test_quantising_logs_no_per_node_notes_and_leaves_the_root_logger_as_it_was(
     """The quantiser logs a line per node on the root logger; an export stage's log shows none of them."""
     import logging
 
-    from mtl.onnx_export import quantize_onnx
+    from mtl.inference.onnx import quantize_onnx
 
     model, _ = exported
     caplog.set_level(logging.INFO)
@@ -125,7 +125,7 @@ def test_quantising_logs_no_per_node_notes_and_leaves_the_root_logger_as_it_was(
 
 
 def test_two_exports_are_byte_identical(make_tiny_model, tmp_path):
-    from mtl.onnx_export import build_onnx
+    from mtl.inference.onnx import build_onnx
 
     make_tiny_model().save(tmp_path / "m")
     for out in ("a", "b"):
@@ -137,7 +137,7 @@ def test_two_exports_are_byte_identical(make_tiny_model, tmp_path):
 def test_evaluate_table_scores_each_runtime(exported, tokenizer):
     import pandas as pd
 
-    from mtl.encoding import encode_table
+    from mtl.data.align import align_table
 
     model, _ = exported
     table = pd.DataFrame(
@@ -147,7 +147,7 @@ def test_evaluate_table_scores_each_runtime(exported, tokenizer):
             "sentence_label": ["Weather"] * len(SENTENCES),
         }
     )
-    encoded, _ = encode_table(table, tokenizer, model.config.sentence_labels, model.config.token_labels, max_length=64)
+    encoded, _ = align_table(table, tokenizer, model.config.sentence_labels, model.config.token_labels, max_length=64)
     scores = {runtime: evaluate_table(model, encoded, batch_size=4, runtime=runtime) for runtime in RUNTIMES}
     assert scores["onnx"]["sentence"]["accuracy"] == scores["torch"]["sentence"]["accuracy"]
     assert scores["onnx"]["token"]["f1"] == scores["torch"]["token"]["f1"]
@@ -226,7 +226,7 @@ def test_missing_onnx_file_says_how_to_build_it(make_tiny_model, tmp_path):
 
 
 def test_pyfunc_runtime_param_default_and_errors(exported, make_tiny_model, tmp_path, monkeypatch):
-    from mtl.serving import MultiTaskPyfunc
+    from mtl.registry.pyfunc import MultiTaskPyfunc
 
     model, _ = exported
     served = MultiTaskPyfunc()
@@ -275,14 +275,14 @@ def test_logged_pyfunc_carries_the_graphs_and_serves_onnx(make_tiny_model, tmp_p
     model_dir = tmp_path / "model"
     make_tiny_model().save(model_dir)
     monkeypatch.chdir(tmp_path)
-    from mtl import tracking
-    from mtl.serving import INPUT_EXAMPLE, log_pyfunc
+    from mtl.registry.pyfunc import INPUT_EXAMPLE, log_pyfunc
+    from mtl.tracking.store import configure, ensure_experiment
 
-    # as export and fine-tune do: tracking.configure is what turns MLflow's download progress bar off
+    # as export and fine-tune do: mtl.tracking.store.configure is what turns MLflow's download progress bar off
     monkeypatch.delenv("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", raising=False)
-    tracking.configure(tmp_path)
+    configure(tmp_path)
     capfd.readouterr()
-    with mlflow.start_run(experiment_id=tracking.ensure_experiment("runtime-test", tmp_path)):
+    with mlflow.start_run(experiment_id=ensure_experiment("runtime-test", tmp_path)):
         info = log_pyfunc(model_dir)
     logged = capfd.readouterr()
     # MLflow predicts the example through the served path before the version exists, without a progress bar
@@ -305,7 +305,7 @@ def exported_cased(make_tiny_model, tmp_path_factory):
     """A saved tiny model with the case feature (a random case embedding, so case ids matter) and both graphs."""
     import torch
 
-    from mtl.onnx_export import build_onnx
+    from mtl.inference.onnx import build_onnx
 
     model = make_tiny_model(case_feature=True)
     with torch.no_grad():
@@ -317,7 +317,7 @@ def exported_cased(make_tiny_model, tmp_path_factory):
 
 
 def test_the_case_feature_is_a_graph_input_and_every_runtime_uses_it(exported_cased):
-    from mtl.runtime import load_session
+    from mtl.runtime.engines import load_session
 
     model = exported_cased
     for runtime in ("onnx", "onnx-int8"):
@@ -331,7 +331,7 @@ def test_the_case_feature_is_a_graph_input_and_every_runtime_uses_it(exported_ca
         assert [w["tag"] for w in a["words"]] == [w["tag"] for w in b["words"]]
         np.testing.assert_allclose([w["score"] for w in a["words"]], [w["score"] for w in b["words"]], atol=1e-5)
         assert [w["word"] for w in a["words"]] == [w["word"] for w in c["words"]]
-    from mtl.serving import MultiTaskPyfunc
+    from mtl.registry.pyfunc import MultiTaskPyfunc
 
     served = MultiTaskPyfunc()
     served.model = model
@@ -343,8 +343,8 @@ def test_the_case_feature_is_a_graph_input_and_every_runtime_uses_it(exported_ca
 
 
 def test_a_missing_or_unknown_case_input_is_refused(exported_cased, make_tiny_model, tmp_path):
-    from mtl.onnx_export import export_onnx
-    from mtl.runtime import attach_onnx
+    from mtl.inference.onnx import export_onnx
+    from mtl.runtime.engines import attach_onnx
 
     ids = exported_cased.tokenizer(SENTENCES[:2], truncation=True, max_length=64)["input_ids"]
     input_ids, mask = pad_ids(ids, 0)

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from mtl.backbones import MINILM
-from mtl.data import CONLL_TAGS, SST2_LABELS, load_split, sample_rows
-from mtl.encoding import encode_table
-from mtl.evaluation import evaluate_table, served_entity_metrics
-from mtl.model import ModelConfig, MultiTaskModel
-from mtl.train import TrainConfig, train
+from mtl.config.model import ModelConfig
+from mtl.config.params import TrainConfig
+from mtl.data.align import align_table
+from mtl.data.raw import load_split
+from mtl.data.readers import CONLL_TAGS, SST2_LABELS
+from mtl.data.tables import sample_rows
+from mtl.evaluation.evaluate import evaluate_table, served_entity_metrics
+from mtl.model.backbones import MINILM
+from mtl.model.multitask import MultiTaskModel
+from mtl.training.loop import train
 
 TRAIN_SENTENCES = 600
 MAX_LENGTH = 128
@@ -19,14 +23,14 @@ MAX_LENGTH = 128
 @pytest.mark.slow
 def test_served_char_span_f1_matches_word_level_f1_on_conll_test(raw_dir, tokenizer):
     """The real MiniLM trained briefly on CoNLL-2003; scored on all of CoNLL-2003 test both ways."""
-    config = ModelConfig(MINILM, list(SST2_LABELS), list(CONLL_TAGS), max_length=MAX_LENGTH)
+    config = ModelConfig(name=MINILM, sentence_labels=list(SST2_LABELS), token_labels=list(CONLL_TAGS), max_length=MAX_LENGTH)
     model = MultiTaskModel.from_backbone(config, seed=0)
     conll_train = sample_rows(load_split("conll2003", "train", raw_dir), TRAIN_SENTENCES, seed=0)
-    encoded_train, _ = encode_table(conll_train, tokenizer, SST2_LABELS, CONLL_TAGS, max_length=MAX_LENGTH)
+    encoded_train, _ = align_table(conll_train, tokenizer, SST2_LABELS, CONLL_TAGS, max_length=MAX_LENGTH)
     cfg = TrainConfig(epochs=2, batch_size=16, learning_rate=2e-4, head_learning_rate=3e-3, warmup_ratio=0.0, seed=0)
     train(model, {"conll2003/train": encoded_train}, {}, cfg, log=lambda _: None)
 
-    test, _ = encode_table(load_split("conll2003", "test", raw_dir), tokenizer, SST2_LABELS, CONLL_TAGS, max_length=MAX_LENGTH)
+    test, _ = align_table(load_split("conll2003", "test", raw_dir), tokenizer, SST2_LABELS, CONLL_TAGS, max_length=MAX_LENGTH)
     word_level = evaluate_table(model, test)["token"]
     served = served_entity_metrics(model, test)
     print(

@@ -2,7 +2,7 @@
 
 import pytest
 
-from mtl.splits import SPLITS, check_split, held_out_splits, selection_sets, selection_split, splits_by_dataset
+from mtl.data.splits import SPLITS, check_split, held_out_splits, selection_sets, selection_split, splits_by_dataset
 
 # the tables prepare_real and prepare_example write
 REAL = ["sst2/train", "sst2/dev", "sst2/validation", "conll2003/train", "conll2003/validation", "conll2003/test"]

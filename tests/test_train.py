@@ -1,12 +1,14 @@
 import numpy as np
-import torch
 import pytest
+import torch
 
-from mtl.alignment import IGNORE
-from mtl.evaluation import evaluate_table
-from mtl.losses import TaskWeights
-from mtl.pipeline import align_tables, by_role, prepare_example
-from mtl.train import TrainConfig, train
+from mtl.config.params import TaskWeights, TrainConfig
+from mtl.data.align import align_tables
+from mtl.data.sources import prepare_example
+from mtl.data.tables import by_role
+from mtl.evaluation.evaluate import evaluate_table
+from mtl.text.alignment import IGNORE
+from mtl.training.loop import train
 
 
 @pytest.fixture(scope="module")
@@ -25,12 +27,13 @@ def _fast_cfg(**overrides):
 @pytest.mark.slow
 def test_short_training_run_learns_both_tasks_on_unseen_templates(tokenizer):
     """The real MiniLM, two short epochs: loss falls and both tasks beat chance on templates never seen in training."""
-    from mtl.backbones import MINILM
-    from mtl.model import ModelConfig, MultiTaskModel
+    from mtl.config.model import ModelConfig
+    from mtl.model.backbones import MINILM
+    from mtl.model.multitask import MultiTaskModel
 
     tables = prepare_example(450, seed=1)
     encoded, _ = align_tables(tables, tokenizer, "example", "first", 64)
-    config = ModelConfig(MINILM, ["Technology", "Weather", "Other"], ["O", "B-TECH", "I-TECH", "B-WEATHER", "I-WEATHER"], max_length=64)
+    config = ModelConfig(name=MINILM, sentence_labels=["Technology", "Weather", "Other"], token_labels=["O", "B-TECH", "I-TECH", "B-WEATHER", "I-WEATHER"], max_length=64)
     model = MultiTaskModel.from_backbone(config, seed=0)
     test = by_role(encoded, "test")["example"]
     before = evaluate_table(model, test)
@@ -95,7 +98,7 @@ def test_train_config_validation(overrides, message):
 
 
 def test_selection_score_uses_only_the_trained_tasks():
-    from mtl.evaluation import selection_score
+    from mtl.evaluation.evaluate import selection_score
 
     per_set = {"sst2": {"sentence": {"accuracy": 0.9}}, "conll2003": {"token": {"f1": 0.1}}}
     assert selection_score(per_set) == pytest.approx(0.5)
@@ -105,11 +108,11 @@ def test_selection_score_uses_only_the_trained_tasks():
 
 def test_the_best_epochs_weights_are_restored(make_tiny_model, example_sets, monkeypatch):
     """Epoch 1 scores best on validation, so the trained model ends with epoch 1's weights, not epoch 2's."""
-    import mtl.train
+    import mtl.training.loop
 
     scores = iter([{"token": {"f1": 0.9}}, {"token": {"f1": 0.1}}])
     # the loop scores validation with evaluate_table; a fixed sequence of scores makes epoch 1 the best
-    monkeypatch.setattr(mtl.train, "evaluate_table", lambda *args, **kwargs: next(scores))
+    monkeypatch.setattr(mtl.training.loop, "evaluate_table", lambda *args, **kwargs: next(scores))
     model = make_tiny_model()
     snapshots = []
 
@@ -127,10 +130,10 @@ def test_the_best_epochs_weights_are_restored(make_tiny_model, example_sets, mon
 
 def test_single_task_runs_choose_their_epoch_on_their_own_task(make_tiny_model, example_sets, monkeypatch):
     """A token weight of 0 leaves the token head untrained: its F1 must not pick the epoch."""
-    import mtl.train
+    import mtl.training.loop
 
     scores = iter([{"sentence": {"accuracy": 0.5}, "token": {"f1": 0.9}}, {"sentence": {"accuracy": 0.6}, "token": {"f1": 0.0}}])
-    monkeypatch.setattr(mtl.train, "evaluate_table", lambda *args, **kwargs: next(scores))
+    monkeypatch.setattr(mtl.training.loop, "evaluate_table", lambda *args, **kwargs: next(scores))
     validation = {"example": by_role(example_sets, "validation")["example"]}
     cfg = _fast_cfg(epochs=2, task_weights=TaskWeights(1.0, 0.0))
     result = train(make_tiny_model(), by_role(example_sets, "train"), validation, cfg, log=lambda _: None)
@@ -150,15 +153,15 @@ def test_bf16_training_learns_and_keeps_float32_weights(make_tiny_model, example
 
 def test_the_epoch_is_chosen_on_the_dev_split_never_on_held_out_validation(make_tiny_model, example_sets, monkeypatch):
     """With a dev split (SST-2's case) the validation split is held out: its scores must not pick the epoch."""
-    import mtl.train
-    from mtl.splits import selection_sets
+    import mtl.training.loop
+    from mtl.data.splits import selection_sets
 
     train_set = by_role(example_sets, "train")["example"]
     dev, held_out = by_role(example_sets, "validation")["example"], by_role(example_sets, "test")["example"]
     tables = {"example/train": train_set, "example/dev": dev, "example/validation": held_out}
     # dev prefers epoch 1, the held-out split epoch 2
     scores = {id(dev): iter([0.9, 0.1]), id(held_out): iter([0.1, 0.9])}
-    monkeypatch.setattr(mtl.train, "evaluate_table", lambda model, table, *args, **kwargs: {"sentence": {"accuracy": next(scores[id(table)])}})
+    monkeypatch.setattr(mtl.training.loop, "evaluate_table", lambda model, table, *args, **kwargs: {"sentence": {"accuracy": next(scores[id(table)])}})
     seen = []
     result = train(make_tiny_model(), by_role(tables, "train"), selection_sets(tables), _fast_cfg(epochs=2), seen.append, log=lambda _: None)
     assert result.best_epoch == 1 and result.best_score == pytest.approx(0.9)

@@ -67,24 +67,35 @@ def test_a_fresh_clone_of_a_committed_run_reproduces_the_lock_and_registers_its_
     assert str(_client(second_env).get_model_version_by_alias("mtl-pipeline", "champion").version) == "1"
 
 
-def test_editing_a_module_train_imports_makes_train_stale(committed_copy):
+def test_an_edit_makes_exactly_the_stages_that_import_its_layer_stale(committed_copy):
+    """dvc.yaml lists code by layer folder: a runtime or freezing edit leaves the data stages as they are."""
     root, env = committed_copy
-    with open(root / "src/mtl/pooling.py", "a") as handle:
+    every = {"prepare_example", "prepare_real", *(f"{stage}@{source}" for stage in ("align", "train", "evaluate", "export") for source in ("real", "example"))}
+    data_stages = {"prepare_example", "prepare_real", "align@real", "align@example"}
+    expected = {
+        "src/mtl/runtime/engines.py": every - data_stages,
+        "src/mtl/training/freezing.py": every - data_stages - {"evaluate@real", "evaluate@example"},
+        "src/mtl/model/pooling.py": every - {"prepare_example", "prepare_real"},  # align reads the backbone's tokenizer
+        "src/mtl/text/words.py": every,
+        "src/mtl/apps/webapp.py": {"export@real", "export@example"},  # export ships the whole package with the model
+    }
+    for path, stale in expected.items():
+        with open(root / path, "a") as handle:
+            handle.write("# an edit\n")
+        status = run_ok(["dvc", "status"], root, env).stdout
+        assert set(re.findall(r"^(\S+):$", status, flags=re.M)) == stale, (path, status)
+        run_ok(["git", "checkout", "-q", path], root, env)
+    assert "up to date" in run_ok(["dvc", "status"], root, env).stdout
+
+
+def test_repro_reruns_a_stage_whose_layer_changed(committed_copy):
+    root, env = committed_copy
+    with open(root / "src/mtl/model/pooling.py", "a") as handle:
         handle.write("# an edit\n")
-    status = run_ok(["dvc", "status"], root, env).stdout
-    assert "train@real" in status and "train@example" in status and "src/mtl/pooling.py" in status, status
+    assert "src/mtl/model" in run_ok(["dvc", "status", "train@real"], root, env).stdout
     out = run_ok(["dvc", "repro", "train@real"], root, env).stdout
     assert "Running stage 'train@real'" in out
     assert "train@real" not in run_ok(["dvc", "status", "train@real"], root, env).stdout
-
-
-def test_editing_a_module_no_stage_imports_stales_only_export(committed_copy):
-    root, env = committed_copy
-    with open(root / "src/mtl/webapp.py", "a") as handle:
-        handle.write("# an edit\n")
-    status = run_ok(["dvc", "status"], root, env).stdout
-    # export ships the whole package with the model, so it (alone) sees the edit
-    assert re.findall(r"^(\S+):$", status, flags=re.M) == ["export@real", "export@example"], status
 
 
 def test_a_stricter_gate_reruns_only_export_reuses_the_version_and_takes_champion_away(committed_copy):
@@ -158,8 +169,8 @@ def test_dvc_plots_show_renders_each_image_once(project, tmp_path):
 
 
 def test_a_train_killed_mid_epoch_leaves_the_previous_model_and_repro_recovers(committed_copy):
-    from mtl.files import dir_hash
-    from mtl.model import MultiTaskModel
+    from mtl.data.files import dir_hash
+    from mtl.model.multitask import MultiTaskModel
 
     root, env = committed_copy
     before = dir_hash(root / "models/real/model")

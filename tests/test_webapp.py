@@ -1,4 +1,4 @@
-"""The app's logic (mtl.webapp) and the app itself under Streamlit's AppTest, on a real MLflow store filled by `mtl fine-tune`."""
+"""The app's logic (mtl.apps.webapp) and the app itself under Streamlit's AppTest, on a real MLflow store filled by `mtl fine-tune`."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mtl.cli import main
-from mtl.webapp import (
+from mtl.apps.cli import main
+from mtl.apps.webapp import (
     UNCERTAIN,
     apply_thresholds,
     embedding_table,
@@ -19,11 +19,11 @@ from mtl.webapp import (
     key_metrics,
     legend_html,
     markdown_text,
-    model_uri,
-    sentences_from_text,
     model_description,
+    model_uri,
     pca_2d,
     sentence_html,
+    sentences_from_text,
     similarity_frame,
     words_html,
 )
@@ -93,7 +93,7 @@ def test_thresholds_make_labels_uncertain_and_words_O():
 
 
 def test_model_description_from_config_and_for_old_models(make_tiny_model):
-    from mtl.data import CONLL_TAGS, SST2_LABELS
+    from mtl.data.readers import CONLL_TAGS, SST2_LABELS
 
     old = make_tiny_model().config  # saved before data_source existed: inferred from its labels
     assert old.data_source == ""
@@ -107,7 +107,7 @@ def test_model_description_from_config_and_for_old_models(make_tiny_model):
 
 
 def test_old_saved_model_without_data_source_loads(make_tiny_model, tmp_path):
-    from mtl.model import CONFIG, MultiTaskModel
+    from mtl.model.multitask import CONFIG, MultiTaskModel
 
     make_tiny_model().save(tmp_path)
     raw = json.loads((tmp_path / CONFIG).read_text())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mtl.word_shape import NONE, SHAPES, piece_shapes, shape_id, word_shape
+from mtl.text.shapes import NONE, SHAPES, piece_shapes, shape_id, word_shape
 
 TABLE = [
     ("apple", "lower"),

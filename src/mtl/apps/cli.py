@@ -1,0 +1,379 @@
+"""``mtl``: try the encoder, generate example data, fine-tune, and predict from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from mtl.config.options import (
+    ALIGNMENT_STRATEGIES,
+    DECODINGS,
+    POOLING_MODES,
+    PRECISIONS,
+    RUNTIMES,
+    SAMPLING_STRATEGIES,
+    check_freeze,
+)
+from mtl.config.params import AlignConfig, ModelParams, PrepareConfig, TaskWeights, TrainConfig
+
+# One source of truth for defaults: the params.yaml sections' configs (TrainConfig, ModelParams, AlignConfig).
+# The CLI departs from them only where the guide's defaults are kept on purpose, and its --help says so.
+# Only the torch-free config layer is imported here: `mtl --help` and argument errors answer at once, and
+# each command imports what it needs.
+TRAIN_DEFAULTS = TrainConfig()
+WEIGHT_DEFAULTS = TaskWeights()
+MODEL_DEFAULTS = ModelParams()
+GUIDE_EPOCHS = 5  # the guide's `fine_tune.py` defaults: small example data wants more, smaller steps
+GUIDE_BATCH_SIZE = 8
+EXAMPLE_DATA_PATH = Path("data/example.jsonl")
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
+    return value
+
+
+def _freeze(text: str) -> str:
+    try:
+        return check_freeze(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _existing_dir(text: str) -> Path:
+    path = Path(text)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"no such directory: {text}")
+    return path
+
+
+def _existing_model(text: str) -> Path:
+    path = _existing_dir(text)
+    if not (path / "config.json").is_file():
+        raise argparse.ArgumentTypeError(f"{text} is not a saved mtl model (no config.json); train one with `mtl fine-tune`")
+    return path
+
+
+def _data_source(text: str) -> str:
+    if text in ("example", "real") or Path(text).is_file():
+        return text
+    raise argparse.ArgumentTypeError(f"choose example, real or the path of a JSONL file in the example-data format; no such file: {text}")
+
+
+def _add_encoder_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model_name", default=MODEL_DEFAULTS.name, help="Hugging Face encoder: Hub id, locally installed model or directory (default: %(default)s)")
+    p.add_argument("--pooling_strategy", default=MODEL_DEFAULTS.pooling, choices=POOLING_MODES, help="how token vectors become one sentence vector (default: %(default)s)")
+    p.add_argument("--max_length", type=_positive_int, default=MODEL_DEFAULTS.max_length, help="word pieces kept per sentence; longer sentences are truncated and reported (default: %(default)s)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``mtl`` argument parser with its subcommands."""
+    parser = argparse.ArgumentParser(prog="mtl", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="encode sentences, print their similarity matrix and both tasks' predictions")
+    _add_encoder_options(demo)
+    demo.add_argument(
+        "--model_path", type=_existing_model,
+        help="a trained model directory; with --real-data the default is the mtl-pipeline @champion, else models/real/model; "
+        "without a model the heads are untrained and their predictions are random",
+    )
+    demo.add_argument(
+        "--real-data", dest="real_data", action="store_true",
+        help="with a trained model: predictions beside gold labels on a sample of SST-2 / CoNLL-2003 validation sentences, with accuracy / F1",
+    )
+    demo.add_argument("--raw_dir", default="../shared/data", help="directory with sst2/ and conll2003/ for --real-data; missing: the Hub (default: %(default)s)")
+    demo.add_argument("--sample", type=_positive_int, default=50, help="validation sentences per data set scored by --real-data (default: %(default)s)")
+
+    example = sub.add_parser("example-data", help="write the generated example data set as JSON Lines")
+    example.add_argument("--output", type=Path, default=Path("data/example.jsonl"), help="file to write (default: %(default)s)")
+    example.add_argument("--n", type=_positive_int, default=900, help="number of sentences (default: %(default)s)")
+    example.add_argument("--seed", type=int, default=0, help="generator seed; the same seed gives the same file (default: %(default)s)")
+
+    tune = sub.add_parser(
+        "fine-tune",
+        help="train the multi-task model, track the run in MLflow (experiment mtl-cli), report held-out metrics",
+        description="Train the multi-task model and save it; the run is tracked in MLflow (experiment mtl-cli) and, with "
+        "--register NAME, the model is registered so the app lists it. Defaults come from mtl.config.params.TrainConfig, except "
+        f"--num_epochs {GUIDE_EPOCHS} and --batch_size {GUIDE_BATCH_SIZE}, the guide's defaults, kept on purpose for small data sets.",
+    )
+    _add_encoder_options(tune)
+    tune.add_argument(
+        "--data", type=_data_source, default="example",
+        help="example (generated), real (SST-2 + CoNLL-2003), or the path of your own JSONL in the example-data format "
+        "(see README: one object per line with text, words, word_tags, sentence_label, optional split) (default: %(default)s)",
+    )
+    tune.add_argument("--create_example_data", action="store_true", help="only write the generated example data (as `mtl example-data`) to --example_output and exit")
+    tune.add_argument("--example_output", type=Path, default=EXAMPLE_DATA_PATH, help="file --create_example_data writes (default: %(default)s)")
+    tune.add_argument("--validation_fraction", type=_positive_float, default=0.2, help="share of your own data held out for validation when its lines carry no split (default: %(default)s)")
+    tune.add_argument("--raw_dir", default="../shared/data", help="directory with sst2/ and conll2003/ for --data real; missing: the Hub (default: %(default)s)")
+    tune.add_argument("--max_train_rows", type=_positive_int, default=None, help="cap on training sentences per real data set (default: all)")
+    tune.add_argument("--n", type=_positive_int, default=900, help="generated example sentences for --data example and --create_example_data (default: %(default)s)")
+    tune.add_argument("--num_epochs", type=_positive_int, default=GUIDE_EPOCHS, help=f"passes over the training data (default: %(default)s, the guide's; TrainConfig's is {TRAIN_DEFAULTS.epochs})")
+    tune.add_argument(
+        "--batch_size", type=_positive_int, default=GUIDE_BATCH_SIZE,
+        help=f"sentences per step; under torchrun the global batch, split between the processes (default: %(default)s, the guide's; TrainConfig's is {TRAIN_DEFAULTS.batch_size})",
+    )
+    tune.add_argument("--learning_rate", type=_positive_float, default=TRAIN_DEFAULTS.learning_rate, help="AdamW learning rate of the encoder (default: %(default)s, TrainConfig's)")
+    tune.add_argument(
+        "--head_learning_rate", type=_positive_float, default=TRAIN_DEFAULTS.head_learning_rate,
+        help="learning rate of the two heads, which start from random (default: %(default)s, TrainConfig's; None: --learning_rate)",
+    )
+    tune.add_argument("--task_a_weight", type=_non_negative_float, default=WEIGHT_DEFAULTS.sentence, help="weight of the sentence-classification loss; 0 turns the task off (default: %(default)s)")
+    tune.add_argument("--task_b_weight", type=_non_negative_float, default=WEIGHT_DEFAULTS.token, help="weight of the token-classification loss; 0 turns the task off (default: %(default)s)")
+    tune.add_argument("--sampling", choices=SAMPLING_STRATEGIES, default=TRAIN_DEFAULTS.sampling, help="how batches of the tasks' data sets are mixed (default: %(default)s)")
+    tune.add_argument(
+        "--decoding", choices=DECODINGS, default=MODEL_DEFAULTS.decoding,
+        help="how word tags are read from the token head, saved with the model: viterbi (the best sequence IOB2 allows) "
+        "or argmax (each word's own best tag) (default: %(default)s)",
+    )
+    tune.add_argument(
+        "--case_feature", action=argparse.BooleanOptionalAction, default=MODEL_DEFAULTS.case_feature,
+        help="give the token head each word's shape (lower, Title, UPPER, mixed, digit, other) as a learned vector: "
+        "the capitalisation an uncased backbone never sees (default: %(default)s)",
+    )
+    tune.add_argument("--alignment", choices=ALIGNMENT_STRATEGIES, default=AlignConfig().strategy, help="which word pieces carry a word's tag (default: %(default)s)")
+    tune.add_argument("--freeze", type=_freeze, default=TRAIN_DEFAULTS.freeze, help="none, embeddings, layers:N (embeddings + first N layers) or encoder (heads only) (default: %(default)s)")
+    tune.add_argument("--seed", type=int, default=TRAIN_DEFAULTS.seed, help="seed for initialisation, batching and data (default: %(default)s)")
+    tune.add_argument("--precision", choices=PRECISIONS, default=TRAIN_DEFAULTS.precision, help="bf16: bfloat16 autocast of the training forward pass (weights stay float32) (default: %(default)s)")
+    tune.add_argument("--output_dir", type=Path, default=Path("models/cli"), help="where the trained model directory is written (default: %(default)s)")
+    tune.add_argument("--register", metavar="NAME", default=None, help="also register the model under NAME in the MLflow registry; the app then lists it (default: not registered)")
+    tune.add_argument("--run_name", default=None, help="the MLflow run's name (default: MLflow picks one)")
+
+    predict = sub.add_parser("predict", help="label your own sentences with a trained model")
+    predict.add_argument("sentences", nargs="+", help="sentences to label (quote each one)")
+    predict.add_argument(
+        "--model_path", type=_existing_model, default=None,
+        help="trained model directory (default: the mtl-pipeline @champion, which `make serve` serves, else models/real/model)",
+    )
+    predict.add_argument("--json", action="store_true", help="print the full answers as JSON")
+    predict.add_argument("--embeddings", action="store_true", help="include each sentence's embedding (with --json)")
+    predict.add_argument(
+        "--precision", choices=PRECISIONS, default="fp32", help="bf16: bfloat16 autocast, faster on CPUs with native bf16; torch only (see README)"
+    )
+    predict.add_argument(
+        "--runtime",
+        choices=RUNTIMES,
+        default="torch",
+        help="torch, onnx (the exported float32 graph: same outputs, faster) or onnx-int8 (int8 weights: faster, "
+        "different outputs); the ONNX files come from `mtl export-onnx` (default: %(default)s)",
+    )
+
+    summary = sub.add_parser("summary", help="what the last pipeline run registered, with headline scores, and where to serve and browse it")
+    summary.add_argument("--host", default="127.0.0.1", help="the address make serve, make app and make ui bind (default: %(default)s)")
+    summary.add_argument("--port", type=_positive_int, default=5001, help="the port make serve listens on (default: %(default)s)")
+    summary.add_argument("--links", action="store_true", help="print only each pipeline experiment's runs table in the MLflow UI (make ui)")
+
+    export = sub.add_parser("export-onnx", help="export a trained model to ONNX (model.onnx, model.int8.onnx) for --runtime onnx")
+    export.add_argument("--model_path", type=_existing_model, required=True, help="trained model directory (from `mtl fine-tune` or the pipeline)")
+    export.add_argument("--output_dir", type=Path, default=None, help="where the ONNX files go (default: --model_path, where --runtime onnx looks)")
+    export.add_argument("--no-int8", dest="int8", action="store_false", help="skip the int8 graph")
+    return parser
+
+
+def _print_matrix(names: Sequence[str], matrix) -> None:
+    print("similarity (cosine):")
+    for i, row in enumerate(matrix):
+        print(f"  [{i}] " + " ".join(f"{v:6.3f}" for v in row) + f"   {names[i][:50]}")
+
+
+def print_answers(answers: list[dict]) -> None:
+    """Readable table of ``predict_texts`` answers: sentence label and confidence, then tagged words."""
+    for answer in answers:
+        print(f"{answer['text']}\n  sentence: {answer['sentence_label']} ({answer['sentence_score']:.3f})")
+        entities = answer["entities"]
+        if entities:
+            for e in entities:
+                print(f"  entity:   {e['type']:<8} {e['text']!r} [{e['start']}:{e['end']}] ({e['score']:.3f})")
+        else:
+            print("  entity:   none")
+        tags = " ".join(f"{w['word']}/{w['tag']}" for w in answer["words"])
+        print(f"  words:    {tags}")
+
+
+def _model_config(args: argparse.Namespace, source: str, **data: object):
+    """The config of a new model from the command's model flags (the rest from ``ModelParams``) and ``source``'s labels."""
+    from mtl.config.model import ModelConfig
+    from mtl.data.sources import label_sets
+
+    flags = {"name": args.model_name, "pooling": args.pooling_strategy, "max_length": args.max_length}
+    flags.update({key: getattr(args, key) for key in ("decoding", "case_feature") if hasattr(args, key)})
+    sentence_labels, token_labels = label_sets(source)
+    return ModelConfig.from_params(
+        ModelParams(**flags), sentence_labels=sentence_labels, token_labels=token_labels, data_source=source, **data
+    )
+
+
+def _untrained(args: argparse.Namespace, source: str):
+    from mtl.model.multitask import MultiTaskModel
+
+    return MultiTaskModel.from_backbone(_model_config(args, source), seed=0)
+
+
+def _demo(args: argparse.Namespace) -> None:
+    from mtl.apps.examples import DEMO_SENTENCES, REAL_DEMO_SENTENCES
+    from mtl.inference.predict import predict_texts
+    from mtl.model.encoder import cosine_similarity
+    from mtl.model.multitask import MultiTaskModel
+
+    sentences = REAL_DEMO_SENTENCES if args.real_data else DEMO_SENTENCES
+    if args.real_data:
+        from mtl.apps.demo import compare_on_sample, real_validation_sample
+        from mtl.registry.loading import find_trained_model
+
+        found = find_trained_model(args.model_path)
+        if found is not None:
+            model, where = found
+            print(f"model: {where}\n")
+            compare_on_sample(model, real_validation_sample(args.raw_dir, args.sample))
+            return
+        print("warning: no trained model (no --model_path, no mtl-pipeline @champion, no models/real/model);\n"
+              "         the heads are untrained and their predictions are random. Run `make run` to train one.\n", file=sys.stderr)
+        model = _untrained(args, "real")
+    elif args.model_path:
+        model = MultiTaskModel.load(args.model_path)
+    else:
+        model = _untrained(args, "example")
+        print("note: no --model_path, so both heads are untrained and their predictions are random\n")
+    embeddings = model.encoder.encode(sentences)
+    print(f"embeddings: {embeddings.shape[0]} x {embeddings.shape[1]} ({model.config.pooling} pooling)")
+    _print_matrix(sentences, cosine_similarity(embeddings, embeddings))
+    print()
+    print_answers(predict_texts(model, sentences))
+
+
+def _fine_tune(args: argparse.Namespace) -> None:
+    from mtl.data.sources import prepare_custom, prepare_example, prepare_real
+    from mtl.data.splits import held_out_splits, splits_by_dataset
+    from mtl.model.multitask import MultiTaskModel
+    from mtl.pipeline.finetune import fine_tune
+
+    if args.create_example_data:
+        _write_example_data(args.example_output, args.n, args.seed)
+        return
+    weights = TaskWeights(args.task_a_weight, args.task_b_weight)
+    cfg = TrainConfig(
+        epochs=args.num_epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        head_learning_rate=args.head_learning_rate,
+        task_weights=weights,
+        sampling=args.sampling,
+        freeze=args.freeze,
+        seed=args.seed,
+        precision=args.precision,
+    )
+    if args.data == "example":
+        source, tables = "example", prepare_example(args.n, args.seed)
+    elif args.data == "real":
+        cap = args.max_train_rows
+        source, tables = "real", prepare_real(PrepareConfig(raw_dir=args.raw_dir, sst2_train=cap, conll_train=cap, seed=args.seed))
+    else:
+        source, tables = "custom", prepare_custom(args.data, args.validation_fraction, args.seed)
+    extra = {"data_path": str(Path(args.data).resolve())} if source == "custom" else {}
+    model = MultiTaskModel.from_backbone(_model_config(args, source, alignment=args.alignment, extra=extra), seed=args.seed)
+    outcome = fine_tune(model, tables, cfg, args.output_dir, register=args.register, run_name=args.run_name, extra_params={"data": args.data})
+    if outcome["run_id"] is None:  # a torchrun rank other than 0: rank 0 reports
+        return
+    print(f"saved the model to {args.output_dir}; MLflow run {outcome['run_id']} (experiment mtl-cli)")
+    if "version" in outcome:
+        print(f"registered as {args.register} version {outcome['version']} (models:/{args.register}/{outcome['version']})")
+    # the splits that chose nothing (mtl.data.splits): CoNLL-2003 test and SST-2 validation, not SST-2 dev
+    held_out_prefixes = tuple(f"{d}_{s}_" for d, splits in splits_by_dataset(tables).items() for s in held_out_splits(splits))
+    held_out = {k: v for k, v in outcome["metrics"].items() if k.startswith(held_out_prefixes)} or outcome["metrics"]
+    print("held-out: " + json.dumps({k: round(v, 4) for k, v in held_out.items()}))
+
+
+def _write_example_data(path: Path, n: int, seed: int) -> None:
+    from mtl.data.example import write_examples
+
+    table = write_examples(path, n=n, seed=seed)
+    print(f"wrote {len(table)} sentences to {path}")
+
+
+def _predict(args: argparse.Namespace) -> None:
+    from mtl.inference.predict import predict_texts
+    from mtl.registry.loading import DEFAULT_MODEL_DIRS, find_trained_model
+
+    if args.precision != "fp32" and args.runtime != "torch":
+        raise SystemExit(f"mtl predict: error: --precision {args.precision} needs --runtime torch (got --runtime {args.runtime})")
+    # the model the served endpoint and the demo use, so that the CLI's answers are the server's
+    found = find_trained_model(args.model_path)
+    if found is None:
+        raise SystemExit(
+            f"mtl predict: error: no trained model (no mtl-pipeline @champion in the MLflow store, no {DEFAULT_MODEL_DIRS[0]}); "
+            "pass --model_path or run `make run` first"
+        )
+    model, where = found
+    print(f"model: {where}", file=sys.stderr)  # stderr, so that --json output stays JSON
+    try:
+        answers = predict_texts(model, args.sentences, return_embeddings=args.embeddings, precision=args.precision, runtime=args.runtime)
+    except FileNotFoundError as err:
+        raise SystemExit(f"mtl predict: error: {err}") from None
+    if args.json:
+        print(json.dumps(answers, indent=2))
+    else:
+        print_answers(answers)
+
+
+def _export_onnx(args: argparse.Namespace) -> None:
+    from mtl.inference.onnx import build_onnx
+
+    report = build_onnx(args.model_path, args.output_dir, int8=args.int8)
+    for runtime, done in report.items():
+        print(f"{runtime}: wrote {done['path']} in {done['seconds']:.1f} s")
+    fp32 = report["onnx"]
+    print("float32 graph, largest difference from PyTorch: " + ", ".join(f"{k} {v:.1e}" for k, v in fp32["max_abs_diff"].items()))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``mtl`` console script."""
+    from mtl.config.params import ParamsError
+    from mtl.data.errors import DataError
+
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "example-data":
+            _write_example_data(args.output, args.n, args.seed)
+        elif args.command == "demo":
+            _demo(args)
+        elif args.command == "fine-tune":
+            _fine_tune(args)
+        elif args.command == "predict":
+            _predict(args)
+        elif args.command == "export-onnx":
+            _export_onnx(args)
+        elif args.command == "summary":
+            from mtl.apps.summary import experiment_links, summary_lines
+
+            if args.links:
+                print("\n".join(f"{name}: {url}" for name, url in experiment_links(".", args.host).items()))
+            else:
+                print("\n".join(summary_lines(".", args.host, args.port)))
+    except (DataError, FileNotFoundError, ParamsError) as err:
+        # a bad row in the user's data (file:line), data that is not there, or more rows asked than it has
+        # (--max_train_rows past what SST-2 train leaves after its dev split): one line, no traceback
+        raise SystemExit(f"mtl {args.command}: error: {err}") from None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

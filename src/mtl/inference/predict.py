@@ -1,0 +1,167 @@
+"""Run a trained model: on encoded tables (evaluation) and on free text (predict, serving, the app).
+
+Both paths share ``forward_rows``: the length-sorted batching loop (``mtl.runtime.batching``) on the chosen
+runtime (``mtl.runtime.engines``), then one tag per word, decoded from the scores of each word's first piece
+by the model's own ``decoding`` (``mtl.text.decoding``). Served answers, in-process answers and evaluation
+therefore come from the same code, whichever runtime runs the forward pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from mtl.model.multitask import MultiTaskModel
+from mtl.runtime.batching import run_batches
+from mtl.runtime.engines import batch_forward
+from mtl.text.alignment import first_piece_index
+from mtl.text.decoding import decode
+from mtl.text.entities import group_entities
+from mtl.text.words import split_words
+
+
+@dataclass
+class RowPredictions:
+    """Per-row outputs of one pass: sentence probabilities, word tag ids and scores, embeddings."""
+
+    sentence_probs: np.ndarray  # (n, n_sentence_labels)
+    word_tag_ids: list[list[int]]  # one per word; truncated words get tag 0 ("O")
+    word_scores: list[list[float]]  # the probability of each word's chosen tag; 0.0 for truncated words
+    word_truncated: list[list[bool]]
+    embeddings: np.ndarray | None  # (n, dim), L2-normalised
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Softmax over the last axis, in float32 (stable: the row maximum is subtracted first)."""
+    shifted = np.exp(logits - logits.max(-1, keepdims=True))
+    return shifted / shifted.sum(-1, keepdims=True)
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Log-softmax over the last axis (finite where ``log(softmax)`` would underflow to -inf)."""
+    shifted = logits - logits.max(-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+
+
+def decode_words(
+    token_logits: np.ndarray, firsts: Sequence[int | None], labels: Sequence[str], decoding: str
+) -> tuple[list[int], list[float]]:
+    """One row's word tags and their probabilities from its token logits (pieces, tags).
+
+    ``firsts`` is each word's first piece (None for a word cut by truncation: tag 0, score 0.0). The
+    kept words are decoded as one sequence by ``decoding``; a word's score is the probability of the
+    tag chosen for it, whichever decoding chose it.
+    """
+    kept = [p for p in firsts if p is not None]
+    word_logits = token_logits[kept]
+    log_probs = log_softmax(word_logits)
+    chosen = decode(log_probs, labels, decoding)
+    chosen_p = np.exp(log_probs[np.arange(len(kept)), chosen])
+    tags, scores = [0] * len(firsts), [0.0] * len(firsts)
+    # truncated words are the last ones, but walk by position anyway: nothing here relies on that
+    positions = [w for w, p in enumerate(firsts) if p is not None]
+    for w, t, p in zip(positions, chosen, chosen_p):
+        tags[w], scores[w] = int(t), float(p)
+    return tags, scores
+
+
+def forward_rows(
+    model: MultiTaskModel,
+    input_ids: Sequence[Sequence[int]],
+    word_ids: Sequence[Sequence[int | None]],
+    words: Sequence[Sequence[str]],
+    batch_size: int = 64,
+    return_embeddings: bool = False,
+    show_progress: bool | None = None,
+    precision: str = "fp32",
+    runtime: str = "torch",
+) -> RowPredictions:
+    """Both heads' predictions for already-tokenised rows, in input order.
+
+    ``words`` are each row's original-cased words (``word_ids`` map pieces to them): they give the word
+    count, and the word shapes of a model with the case feature (``MultiTaskModel.extra_inputs``).
+    ``runtime``: ``torch``, ``onnx`` or ``onnx-int8`` (``mtl.runtime.engines``); ``precision``: ``mtl.runtime.precision``.
+    Word tags are decoded by ``model.config.decoding`` (``mtl.text.decoding``).
+    """
+    n = len(input_ids)
+    probs = np.zeros((n, len(model.config.sentence_labels)), dtype=np.float32)
+    tags: list[list[int]] = [[] for _ in range(n)]
+    scores: list[list[float]] = [[] for _ in range(n)]
+    truncated: list[list[bool]] = [[] for _ in range(n)]
+    embeddings = np.zeros((n, model.encoder.dim), dtype=np.float32) if return_embeddings else None
+    outputs = ("sentence_logits", "token_logits") + (("embeddings",) if return_embeddings else ())
+    pad = model.tokenizer.pad_token_id or 0
+    labels, decoding = model.config.token_labels, model.config.decoding
+    with batch_forward(model, outputs, runtime, precision) as forward:
+        extra = model.extra_inputs(words, word_ids)
+        for idx, out in run_batches(forward, input_ids, batch_size, pad, desc="predict", show_progress=show_progress, extra=extra):
+            probs[idx] = softmax(out["sentence_logits"])
+            if embeddings is not None:
+                pooled = out["embeddings"]
+                embeddings[idx] = pooled / np.clip(np.linalg.norm(pooled, axis=-1, keepdims=True), 1e-12, None)
+            for j, i in enumerate(idx):
+                firsts = first_piece_index(word_ids[i], len(words[i]))
+                tags[i], scores[i] = decode_words(out["token_logits"][j], firsts, labels, decoding)
+                truncated[i] = [p is None for p in firsts]
+    return RowPredictions(probs, tags, scores, truncated, embeddings)
+
+
+def predict_texts(
+    model: MultiTaskModel,
+    texts: Sequence[str],
+    batch_size: int = 32,
+    return_embeddings: bool = False,
+    precision: str = "fp32",
+    runtime: str = "torch",
+) -> list[dict]:
+    """Predict both tasks for free-text sentences (on ``runtime``: ``torch``, ``onnx`` or ``onnx-int8``).
+
+    Each answer holds the sentence label, its probability and all class probabilities; every word with
+    its tag, probability and character offsets; the grouped entities; and, on request, the embedding.
+    Words past the model's ``max_length`` are not listed: ``truncated_words`` counts them and
+    ``truncated_start`` is the character offset of the first one (None when nothing was cut).
+    """
+    if isinstance(texts, str):
+        raise TypeError("predict_texts expects a list of sentences, not one string")
+    split = [split_words(t) for t in texts]
+    words = [w for w, _ in split]
+    non_empty = [w if w else [""] for w in words]  # the tokenizer rejects an empty word list
+    encoded = model.tokenizer(non_empty, is_split_into_words=True, truncation=True, max_length=model.config.max_length)
+    word_ids = [encoded.word_ids(i) for i in range(len(texts))]
+    rows = forward_rows(
+        model,
+        encoded["input_ids"],
+        word_ids,
+        words,
+        batch_size,
+        return_embeddings,
+        precision=precision,
+        runtime=runtime,
+    )
+    labels, tag_names = model.config.sentence_labels, model.config.token_labels
+    answers = []
+    for i, text in enumerate(texts):
+        offsets = split[i][1]
+        tags = [tag_names[t] for t in rows.word_tag_ids[i]]
+        best = int(np.argmax(rows.sentence_probs[i]))
+        answer = {
+            "text": text,
+            "sentence_label": labels[best],
+            "sentence_score": round(float(rows.sentence_probs[i, best]), 6),
+            "sentence_probs": {label: round(float(p), 6) for label, p in zip(labels, rows.sentence_probs[i])},
+            "words": [
+                {"word": w, "start": s, "end": e, "tag": t, "score": round(p, 6)}
+                for w, (s, e), t, p, cut in zip(words[i], offsets, tags, rows.word_scores[i], rows.word_truncated[i])
+                if not cut
+            ],
+            "entities": [e.as_dict() for e in group_entities(text, tags, offsets, rows.word_scores[i])],
+            # Words past max_length get no tag. They are counted, not listed, so a huge sentence gets a small answer.
+            "truncated_words": int(sum(rows.word_truncated[i])),
+            "truncated_start": next((s for (s, _), cut in zip(offsets, rows.word_truncated[i]) if cut), None),
+        }
+        if rows.embeddings is not None:
+            answer["embedding"] = [round(float(x), 7) for x in rows.embeddings[i]]
+        answers.append(answer)
+    return answers

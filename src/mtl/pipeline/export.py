@@ -1,0 +1,109 @@
+"""Stage export: log one source's model as an MLflow pyfunc (once per training run), register it, apply the gate.
+
+Re-runnable: a changed gate re-runs only this stage, which reuses the version already registered from the
+same training run, records the new verdict as tags (MLflow params are write-once) and moves the aliases.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import mlflow
+from mlflow.tracking import MlflowClient
+
+from mtl.config.params import ExportConfig
+from mtl.data.files import dir_hash, write_json
+from mtl.data.splits import selection_split, splits_by_dataset
+from mtl.data.tables import read_tables, table_fingerprint
+from mtl.pipeline.stage import Paths, log
+from mtl.registry import gate, versions
+from mtl.registry.pyfunc import code_hash, log_pyfunc
+from mtl.tracking.runs import find_run
+from mtl.tracking.store import configure
+
+# Test hook (documented in the README): set to make export fail right after the model is logged and
+# registered, before any alias moves, to check that a failed export leaves @champion where it was.
+FAIL_AFTER_LOG = "MTL_TEST_FAIL_EXPORT_AFTER_LOG"
+
+
+def stamp_path(source: str) -> Path:
+    """The export stage's DVC output, ``models/<source>/export.json``: what was registered, with nothing that
+    differs between clean runs (no version number, no run id; those are in ``registered.json``). Not cached:
+    DVC's run cache would restore a cached output without running the stage (going back to an earlier gate
+    would then leave the aliases where they were), so every clone runs export once; it reuses the version.
+
+    Why it exists: a stage without outputs counts as done whenever its deps match dvc.lock, so a fresh clone
+    of a committed run, which retrains the same model bit for bit into an empty registry, would skip export
+    and register nothing. A missing output makes DVC run it. (Defined here rather than in ``Paths``: only
+    this stage writes or reads it.)
+    """
+    return Path("models") / source / "export.json"
+
+
+def selection_fingerprints(prepared: Path) -> dict[str, str]:
+    """A content fingerprint of each data set's selection split, keyed ``<dataset>.<split>`` (``mtl.data.splits``),
+    so the gate compares only like with like; held-out splits are not the gate's business."""
+    tables = read_tables(prepared)
+    fingerprints = {}
+    for dataset, splits in splits_by_dataset(tables).items():
+        split = selection_split(splits)
+        if split is not None:
+            fingerprints[f"{dataset}.{split}"] = table_fingerprint(tables[f"{dataset}/{split}"])
+    return fingerprints
+
+
+def run(source: str, cfg: ExportConfig) -> dict:
+    """Register ``source``'s model (or reuse its version), decide champion or challenger, write registered.json."""
+    paths = Paths(source)
+    settings = cfg.for_source(source)
+    name = settings.name
+    scores = gate.selection_scores(json.loads(paths.scores.read_text()))
+    fingerprints = selection_fingerprints(paths.prepared)
+    configure()
+    client = MlflowClient()
+    model_hash = dir_hash(paths.model)  # reads every weight file: once per run
+    training_run = find_run(model_hash)
+    run_id = training_run.info.run_id
+    code = code_hash()
+    version = versions.version_for_run(name, run_id, code)
+    reused = version is not None
+    if version is None:
+        with mlflow.start_run(run_id=run_id):
+            info = log_pyfunc(paths.model, registered_model_name=name)
+        version = client.get_model_version(name, str(info.registered_model_version))
+        client.set_model_version_tag(name, version.version, versions.CODE_TAG, code)
+        if os.environ.get(FAIL_AFTER_LOG):
+            raise RuntimeError(f"{FAIL_AFTER_LOG} is set: failing after registering version {version.version}")
+    champion = versions.aliased(name, versions.CHAMPION)
+    champion_scores, comparable = None, None
+    if champion is not None:
+        champion_scores, champion_data = versions.recorded_scores(champion)
+        comparable = {s: champion_data.get(gate.scored_set(s)) == fingerprints.get(gate.scored_set(s)) for s in champion_scores}
+    thresholds = {"sentence_accuracy": settings.gate.sentence_accuracy, "entity_f1": settings.gate.entity_f1}
+    decision = gate.decide(scores, thresholds, champion_scores, cfg.tolerance, comparable)
+    versions.record(version, scores, fingerprints, decision)
+    alias = versions.move_aliases(name, version.version, decision.promote)
+    # tags, not params: a gate change re-runs export, and MLflow params are write-once per run
+    client.set_tag(run_id, "gate.passed", str(decision.promote).lower())
+    client.set_tag(run_id, "gate.thresholds", json.dumps(thresholds, sort_keys=True))
+    client.set_tag(run_id, "gate.tolerance", str(cfg.tolerance))
+    client.set_tag(run_id, "registered_model", f"{name} version {version.version}")
+    record = {
+        "model_name": name,
+        "version": str(version.version),
+        "alias": alias,
+        "reused_version": reused,
+        "model_uri": f"models:/{name}@{alias}",
+        "run_id": run_id,
+        "champion_before": None if champion is None else str(champion.version),
+        "gate": {"thresholds": thresholds, "tolerance": cfg.tolerance, **decision.as_dict()},
+    }
+    write_json(paths.registered, record)
+    write_json(stamp_path(source), {"model_name": name, "model_hash": model_hash, "code_hash": code})
+    if decision.promote:
+        log.info("%s version %s is @champion", name, version.version)
+    else:
+        log.warning("%s version %s is @challenger: %s", name, version.version, "; ".join(decision.failures))
+    return record

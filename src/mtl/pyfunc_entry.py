@@ -1,7 +1,0 @@
-"""MLflow "models from code" entry point: MLflow runs this file to get the served Python model."""
-
-from mlflow.models import set_model
-
-from mtl.serving import MultiTaskPyfunc
-
-set_model(MultiTaskPyfunc())

@@ -1,0 +1,60 @@
+"""The MLflow side every run shares: the project's experiments open on their runs, with the headline scores as columns."""
+
+from __future__ import annotations
+
+import base64
+import json
+import zlib
+
+from mtl.tracking.ui import (
+    EXPERIMENT_KIND,
+    EXPERIMENT_KIND_TAG,
+    HEADLINE_COLUMNS,
+    decode_view_state,
+    experiment_tags,
+    headline_view_tag,
+    runs_url,
+)
+
+
+def test_the_headline_view_is_stored_as_the_mlflow_ui_saves_a_view():
+    """The UI's own "Save as new view" writes this shape (read off MLflow 3.17.2): name, times, deflated JSON state."""
+    key, value = headline_view_tag(now_ms=1_796_621_903_039)
+    assert key == "mlflow.sharedViewState.headline"
+    view = json.loads(value)
+    assert view["name"] == "Headline scores" and view["createdAt"] == view["updatedAt"] == 1_796_621_903_039
+    kind, _, data = view["state"].partition(";")
+    state = json.loads(zlib.decompress(base64.b64decode(data)))
+    assert kind == "deflate" and state == decode_view_state(view["state"])
+    assert state == {"selectedColumns": list(HEADLINE_COLUMNS)}
+    # the scores the runs table compares, under the names every source logs (mtl.tracking.metrics.headline_metrics)
+    assert {"metrics.`dev_sentence_accuracy`", "metrics.`val_sentence_accuracy`", "metrics.`val_entity_f1`", "metrics.`test_entity_f1`"} <= set(
+        state["selectedColumns"]
+    )
+
+
+def test_an_experiment_gets_the_kind_and_the_view_once_and_a_changed_view_is_kept():
+    fresh = experiment_tags()
+    assert fresh[EXPERIMENT_KIND_TAG] == EXPERIMENT_KIND and "mlflow.sharedViewState.headline" in fresh
+    assert experiment_tags({**fresh, "mlflow.sharedViewState.headline": "a user's own"}) == {}
+    assert set(experiment_tags({EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})) == {"mlflow.sharedViewState.headline"}
+
+
+def test_the_runs_link_opens_model_training_in_the_headline_view():
+    url = runs_url("http://127.0.0.1:5000/", "7")
+    assert url == "http://127.0.0.1:5000/#/experiments/7/runs?workflowType=machine_learning&viewStateShareKey=headline"
+
+
+def test_ensure_experiment_tags_new_and_existing_experiments(tmp_path, monkeypatch):
+    from mlflow.tracking import MlflowClient
+
+    from mtl.tracking.store import configure, ensure_experiment
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
+    configure(tmp_path)
+    client = MlflowClient()
+    made = client.get_experiment(ensure_experiment("new-one", tmp_path))
+    assert made.tags[EXPERIMENT_KIND_TAG] == EXPERIMENT_KIND and "mlflow.sharedViewState.headline" in made.tags
+    old = client.create_experiment("made-before")  # as an older version of the project left it
+    assert ensure_experiment("made-before", tmp_path) == old
+    assert client.get_experiment(old).tags[EXPERIMENT_KIND_TAG] == EXPERIMENT_KIND
