@@ -38,6 +38,17 @@ EXAMPLE_TOKENS = ["O", "B-TECH", "I-TECH", "B-WEATHER", "I-WEATHER"]
 FAKE_HF_TOKEN = "hf_fake_" + "q7Xz3LmN9pRt2VwK5sYb8CdE"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that needs the tiny pipeline's clone (``project``) runs `dvc repro` first: it is slow, whatever its own marks say.
+
+    So `make test-fast` (``-m "not slow"``) never starts a pipeline, a server or a browser; those tests mark
+    themselves, and this catches any that reach the clone only through another fixture.
+    """
+    for item in items:
+        if "project" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def tokenizer():
     """The real all-MiniLM-L6-v2 word-piece tokenizer (from the locally installed package)."""
