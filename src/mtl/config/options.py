@@ -8,7 +8,7 @@ parsing know every option without loading a model. A wrong value fails with the 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 POOLING_MODES: tuple[str, ...] = ("mean", "max", "cls")  # how token vectors become one sentence vector
 ALIGNMENT_STRATEGIES: tuple[str, ...] = ("first", "all")  # which word pieces carry a word's tag
@@ -27,34 +27,23 @@ def check_option(kind: str, value: str, choices: Sequence[str]) -> str:
     return value
 
 
-def check_pooling(mode: str) -> str:
-    """``mode`` if it is a pooling mode (``POOLING_MODES``), else ``ValueError``."""
-    return check_option("pooling", mode, POOLING_MODES)
+def checker(kind: str, choices: Sequence[str]) -> Callable[[str], str]:
+    """A one-argument check of one option (``check_option`` with ``kind`` and ``choices`` fixed), for pydantic and argparse."""
+
+    def check(value: str) -> str:
+        return check_option(kind, value, choices)
+
+    check.__name__ = check.__qualname__ = f"check_{kind.replace(' ', '_')}"
+    check.__doc__ = f"``value`` if it is a {kind} ({', '.join(choices)}), else ``ValueError`` listing them."
+    return check
 
 
-def check_alignment(strategy: str) -> str:
-    """``strategy`` if it is an alignment strategy (``ALIGNMENT_STRATEGIES``), else ``ValueError``."""
-    return check_option("alignment", strategy, ALIGNMENT_STRATEGIES)
-
-
-def check_decoding(decoding: str) -> str:
-    """``decoding`` if it is a decoding (``DECODINGS``), else ``ValueError``."""
-    return check_option("decoding", decoding, DECODINGS)
-
-
-def check_sampling(strategy: str) -> str:
-    """``strategy`` if it is a task sampling (``SAMPLING_STRATEGIES``), else ``ValueError``."""
-    return check_option("sampling", strategy, SAMPLING_STRATEGIES)
-
-
-def check_precision(precision: str) -> str:
-    """``precision`` if it is a precision (``PRECISIONS``), else ``ValueError``."""
-    return check_option("precision", precision, PRECISIONS)
-
-
-def check_runtime(runtime: str) -> str:
-    """``runtime`` if it is a runtime (``RUNTIMES``), else ``ValueError``."""
-    return check_option("runtime", runtime, RUNTIMES)
+check_pooling = checker("pooling", POOLING_MODES)
+check_alignment = checker("alignment", ALIGNMENT_STRATEGIES)
+check_decoding = checker("decoding", DECODINGS)
+check_sampling = checker("sampling", SAMPLING_STRATEGIES)
+check_precision = checker("precision", PRECISIONS)
+check_runtime = checker("runtime", RUNTIMES)
 
 
 def check_runtime_precision(runtime: str, precision: str) -> None:
