@@ -14,20 +14,23 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 # Tests are offline: never wait on Hub retries (every model they load is local).
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Under pytest-xdist every worker, and every pipeline or server it starts, computes at once: one thread each
+# keeps 2 workers on 2 cores instead of 4+ threads spinning for them (set before torch is imported, so the
+# subprocesses inherit it).
+XDIST = bool(os.environ.get("PYTEST_XDIST_WORKER"))
+if XDIST:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
 import yaml  # noqa: E402
 from transformers import AutoTokenizer, BertConfig, BertModel  # noqa: E402
 
-from mtl.config.model import ModelConfig
-from mtl.model.backbones import (
-    quiet_transformers,  # noqa: E402
-    resolve_backbone,  # noqa: E402
-)
+from mtl.config.model import ModelConfig  # noqa: E402
+from mtl.model.backbones import quiet_transformers, resolve_backbone  # noqa: E402
 from mtl.model.multitask import MultiTaskModel  # noqa: E402
 
-torch.set_num_threads(2)
+torch.set_num_threads(1 if XDIST else 2)
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
