@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mtl.model.multitask import MultiTaskModel
+from mtl.registry.pyfunc import MODEL_ARTIFACT
 from mtl.registry.versions import CHAMPION, aliased
 from mtl.tracking.store import configure, has_store
 
@@ -18,10 +19,19 @@ DEFAULT_MODEL_DIRS = (Path("models/real/model"),)
 
 
 def load_registered(uri: str) -> MultiTaskModel:
-    """The multi-task model inside a registered MLflow model (``models:/NAME/VERSION`` or ``models:/NAME@ALIAS``)."""
-    import mlflow
+    """The multi-task model inside a registered MLflow model (``models:/NAME/VERSION`` or ``models:/NAME@ALIAS``).
 
-    return mlflow.pyfunc.load_model(uri).unwrap_python_model().model
+    It is loaded from the version's saved model directory with this package's code, as ``mlflow models
+    serve`` loads it with the version's own copy: the same weights and settings. Running the copy here
+    instead would fail for a version registered before a module moved, since a process that has imported
+    this package cannot import a second one under the same name.
+    """
+    import mlflow
+    from mlflow.models import Model
+
+    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
+    artifacts = Model.load(local).flavors["python_function"]["artifacts"]
+    return MultiTaskModel.load(local / artifacts[MODEL_ARTIFACT]["path"])
 
 
 def champion_model(name: str = REGISTERED_MODEL, root: str | Path = ".") -> tuple[MultiTaskModel, str] | None:

@@ -52,6 +52,7 @@ SIGNATURE = ModelSignature(
     ),
 )
 ENTRY = Path(__file__).with_name("pyfunc_entry.py")
+MODEL_ARTIFACT = "model"  # the saved model directory's name among the MLflow model's artifacts
 # The whole package ships with every logged model (``code_paths``), so a served model runs the code it was logged with.
 PACKAGE = Path(__file__).resolve().parents[1]
 # Logged with every model: MLflow shows it (and a ready request body, serving_input_example.json) on the
@@ -165,7 +166,7 @@ class MultiTaskPyfunc(mlflow.pyfunc.PythonModel):
         The server's default runtime is ``$MTL_RUNTIME`` (else ``torch``); an ONNX default whose graph is
         missing fails here, at start-up, rather than on every request.
         """
-        self.model = MultiTaskModel.load(context.artifacts["model"])
+        self.model = MultiTaskModel.load(context.artifacts[MODEL_ARTIFACT])
         self.max_chars = max_chars_from_env()
         self.default_runtime = default_runtime()
         if self.default_runtime != "torch":
@@ -243,7 +244,7 @@ def log_pyfunc(
         return mlflow.pyfunc.log_model(
             name=name,
             python_model=str(ENTRY),
-            artifacts={"model": str(logged)},
+            artifacts={MODEL_ARTIFACT: str(logged)},
             code_paths=[str(PACKAGE)],
             signature=SIGNATURE,
             input_example=INPUT_EXAMPLE,
