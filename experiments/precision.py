@@ -32,12 +32,11 @@ def load(model: str):
 
     if Path(model).is_dir():
         return MultiTaskModel.load(model)
-    import mlflow
-
+    from mtl.registry.loading import load_registered
     from mtl.tracking.store import configure
 
     configure(REPO)
-    return mlflow.pyfunc.load_model(model).unwrap_python_model().model
+    return load_registered(model)
 
 
 SETTINGS: dict[str, dict[str, str]] = {
