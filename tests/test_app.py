@@ -2,7 +2,7 @@
 
 By default it runs on a store filled here by `mtl fine-tune --register mtl-example` (tiny backbone). With
 MTL_APP_ROOT pointing at a project folder whose store already holds real models (mtl-pipeline and
-mtl-example), it drives those instead; MTL_SCREENSHOT=docs/app.png saves the README's screenshot.
+mtl-example), it drives those instead; MTL_SCREENSHOT=docs/app.png saves the screenshot of the README and docs/app.md.
 """
 
 from __future__ import annotations

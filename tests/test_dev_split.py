@@ -125,7 +125,7 @@ def test_prepare_real_names_the_key_that_asks_for_too_much(tmp_path, dev, train,
 
 @pytest.mark.slow
 def test_the_default_carving_of_real_sst2(raw_dir):
-    """The README's figures: 872 whole sentences as long as validation's, 57,480 rows left to train on, no shared text."""
+    """The figures of docs/pipeline.md: 872 whole sentences as long as validation's, 57,480 rows left to train on, no shared text."""
     train = read_sst2(raw_dir / "sst2" / "train.tsv")
     cfg = PrepareConfig()
     carved = carve_dev(train, cfg.sst2_dev, None, cfg.seed)

@@ -67,7 +67,7 @@ def test_accepted_inputs(model_input):
     assert texts_from_input(model_input) == ["a", "b"]
 
 
-# Every boundary of the served input, with the message that names it (the README's Serving section).
+# Every boundary of the served input, with the message that names it (docs/serving.md).
 REJECTED = [
     (pd.DataFrame({"a": ["x"], "b": ["y"]}), "expected one column"),
     (pd.DataFrame({"text": ["x"], "x": [1]}), "got 2 columns"),

@@ -1,6 +1,6 @@
 """Serving bounds against a real `mlflow models serve`: every bad input is a short 400 naming the rule it
 breaks, a sentence past ``max_length`` gets a compact answer, and cases MLflow handles before our code
-are pinned down as they are today (README, Serving)."""
+are pinned down as they are today (docs/serving.md)."""
 
 from __future__ import annotations
 
@@ -100,7 +100,7 @@ def test_the_character_budget_is_a_serve_time_setting(project):
 
 
 def test_cases_mlflow_handles_before_our_code(server_url):
-    """Pinned as they are in MLflow 3 (README, Serving, lists each with its upstream issue)."""
+    """Pinned as they are in MLflow 3 (docs/serving.md lists each with its upstream issue)."""
     body = b'{"inputs": ["ok"]}'
     # no Content-Type at all: MLflow splits a None header and answers 500
     no_type = requests.post(f"{server_url}/invocations", data=body, timeout=60)

@@ -150,7 +150,7 @@ def test_exp_run_temp_finds_the_store_and_a_relative_raw_dir(project, tmp_path):
     runs = client.search_runs([client.get_experiment_by_name("mtl-pipeline").experiment_id], "attributes.run_name = 'temp-run'")
     assert len(runs) == 1 and runs[0].data.params["train.epochs"] == "2" and runs[0].data.tags["dvc_exp_name"] == "temp-run"
     assert not (root / ".dvc/tmp/exps/standalone/mlruns").exists()
-    # DVC lists every changed data dependency as a 32-character hash; `--drop '.*/'` (README) hides those path columns
+    # DVC lists every changed data dependency as a 32-character hash; `--drop '.*/'` (docs/pipeline.md) hides those path columns
     shown = run_ok(["dvc", "exp", "show", "--no-pager", "--only-changed", "--drop", ".*/"], root, {**env, "COLUMNS": "1000"}).stdout
     assert "temp-run" in shown and "conll." in shown and "train.epochs" in shown
     width = max(len(line) for line in shown.splitlines())
