@@ -60,6 +60,27 @@ def test_equal_scores_pass():
     assert decide(CANDIDATE, THRESHOLDS, dict(CANDIDATE)).promote
 
 
+def test_one_sst2_dev_sentence_worse_loses_and_float_noise_does_not():
+    """The tie margin is float noise, not a sentence: 737 of 872 right against the champion's 738 loses."""
+    champion = {"sst2.dev.sentence_accuracy": 738 / 872, "conll2003.validation.entity_f1": 0.84}
+    one_worse = {**champion, "sst2.dev.sentence_accuracy": 737 / 872}
+    decision = decide(one_worse, THRESHOLDS, champion)
+    assert not decision.promote
+    assert decision.failures == ["sst2.dev.sentence_accuracy 0.8452 < 0.8463 (the champion (less tolerance))"]
+    # the same accuracy computed another way (a sum of 872 per-sentence shares) still counts as equal
+    noisy = sum([1 / 872] * 738)
+    assert noisy != 738 / 872 and decide({**champion, "sst2.dev.sentence_accuracy": noisy}, THRESHOLDS, champion).promote
+
+
+def test_a_champion_score_the_candidate_lacks_fails():
+    """A candidate that cannot show the champion's SST-2 dev score is not shown to be as good, whatever else it has."""
+    champion = {"sst2.dev.sentence_accuracy": 0.5, "conll2003.validation.entity_f1": 0.5}
+    candidate = {"example.validation.sentence_accuracy": 0.99, "conll2003.validation.entity_f1": 0.9}
+    decision = decide(candidate, THRESHOLDS, champion)
+    assert not decision.promote
+    assert decision.failures == ["sst2.dev.sentence_accuracy missing < 0.5000 (the champion (less tolerance)): the candidate has no such score"]
+
+
 def test_scores_on_a_different_selection_set_are_not_compared():
     champion = {"sst2.dev.sentence_accuracy": 0.5, "conll2003.validation.entity_f1": 0.5}
     comparable = {"sst2.dev.sentence_accuracy": False, "conll2003.validation.entity_f1": True}
