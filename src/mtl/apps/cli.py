@@ -17,7 +17,7 @@ from mtl.config.options import (
     SAMPLING_STRATEGIES,
     check_freeze,
 )
-from mtl.config.params import AlignConfig, ModelParams, PrepareConfig, TaskWeights, TrainConfig
+from mtl.config.params import AlignConfig, ExportConfig, ModelParams, PrepareConfig, TaskWeights, TrainConfig
 
 # One source of truth for defaults: the params.yaml sections' configs (TrainConfig, ModelParams, AlignConfig).
 # The CLI departs from them only where the guide's defaults are kept on purpose, and its --help says so.
@@ -26,6 +26,7 @@ from mtl.config.params import AlignConfig, ModelParams, PrepareConfig, TaskWeigh
 TRAIN_DEFAULTS = TrainConfig()
 WEIGHT_DEFAULTS = TaskWeights()
 MODEL_DEFAULTS = ModelParams()
+PIPELINE_MODEL = ExportConfig().models["real"].name  # the real-data model's registered name by default: mtl-pipeline
 GUIDE_EPOCHS = 5  # the guide's `fine_tune.py` defaults: small example data wants more, smaller steps
 GUIDE_BATCH_SIZE = 8
 EXAMPLE_DATA_PATH = Path("data/example.jsonl")
@@ -182,6 +183,25 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--host", default="127.0.0.1", help="the address make serve, make app and make ui bind (default: %(default)s)")
     summary.add_argument("--port", type=_positive_int, default=5001, help="the port make serve listens on (default: %(default)s)")
     summary.add_argument("--links", action="store_true", help="print only each pipeline experiment's runs table in the MLflow UI (make ui)")
+
+    registry = sub.add_parser(
+        "registry", help="the registered models: list versions, promote one through the gate, roll back, show every alias move",
+        description="@champion moves only through the gate (params.yaml's export settings for the model's name) or with "
+        "--force and a reason; every move is recorded, and rollback walks the record back (docs: Pipeline, the gate).",
+    )
+    actions = registry.add_subparsers(dest="action", required=True, metavar="ACTION", help="list, promote, rollback or history")
+    listing = actions.add_parser("list", help="every version: aliases, the gate's verdict, its gated scores, run and commit")
+    listing.add_argument("name", nargs="?", default=PIPELINE_MODEL, help="registered model (default: %(default)s)")
+    promote = actions.add_parser("promote", help="make VERSION @champion if it passes the gate against the current champion")
+    promote.add_argument("name", help="registered model, e.g. mtl-pipeline")
+    promote.add_argument("version", type=_positive_int, help="the version to promote")
+    promote.add_argument("--force", action="store_true", help="promote even if it fails the gate (needs --reason, which is recorded)")
+    promote.add_argument("--reason", default=None, help="why: recorded with the move (required with --force)")
+    rollback = actions.add_parser("rollback", help="move @champion back to the previous champion (the recorded moves say which)")
+    rollback.add_argument("name", nargs="?", default=PIPELINE_MODEL, help="registered model (default: %(default)s)")
+    rollback.add_argument("--reason", default="rollback", help="why: recorded with the move (default: %(default)s)")
+    history = actions.add_parser("history", help="every alias move: when, which alias, from and to which version, and why")
+    history.add_argument("name", nargs="?", default=PIPELINE_MODEL, help="registered model (default: %(default)s)")
 
     export = sub.add_parser("export-onnx", help="export a trained model to ONNX (model.onnx, model.int8.onnx) for --runtime onnx")
     export.add_argument("--model_path", type=_existing_model, required=True, help="trained model directory (from `mtl fine-tune` or the pipeline)")
@@ -345,6 +365,48 @@ def _export_onnx(args: argparse.Namespace) -> None:
     print("float32 graph, largest difference from PyTorch: " + ", ".join(f"{k} {v:.1e}" for k, v in fp32["max_abs_diff"].items()))
 
 
+def _gate_settings(name: str) -> tuple[dict[str, float], float] | None:
+    """The thresholds and tolerance params.yaml's ``export`` section sets for registered model ``name``, or None."""
+    from mtl.config.params import load_params, section
+
+    cfg = section(load_params(), "export", ExportConfig)
+    settings = next((m for m in cfg.models.values() if m.name == name), None)
+    return None if settings is None else (settings.gate.thresholds(), cfg.tolerance)
+
+
+def _registry(args: argparse.Namespace) -> None:
+    from mtl.registry import promotion, versions
+    from mtl.tracking.store import configure
+
+    configure()
+    if args.action == "list":
+        rows = versions.version_rows(args.name)
+        metrics = sorted({score for row in rows for score in row["scores"]})
+        print(f"{args.name}: {len(rows)} version(s)")
+        print("  ".join(["version", f"{'aliases':<20}", f"{'gate':<8}", *metrics, f"{'run':<8}", "commit "]))
+        for row in rows:
+            scores = [f"{row['scores'][m]:.4f}".ljust(len(m)) if m in row["scores"] else "–".ljust(len(m)) for m in metrics]
+            commit = (row["commit"] or "–")[:7]
+            print("  ".join([row["version"].rjust(7), f"{', '.join('@' + a for a in row['aliases']):<20}", f"{row['gate']:<8}", *scores, f"{(row['run_id'] or '–')[:8]:<8}", commit]))
+    elif args.action == "history":
+        for move in promotion.moves(args.name):
+            print(f"{move['at']}  {move['alias']:<10}  {move['from'] or '–':>3} -> {move['to']:<3}  {move['kind']:<8}  {move['why']}")
+    elif args.action == "rollback":
+        before, after = promotion.rollback(args.name, args.reason)
+        print(f"{args.name}: @champion moved back from version {before} to version {after}")
+    else:
+        if args.force and not args.reason:
+            raise SystemExit("mtl registry promote: error: --force needs --reason (it is recorded with the move)")
+        settings = _gate_settings(args.name)
+        if settings is None and not args.force:
+            raise SystemExit(f"mtl registry promote: error: {args.name} has no gate in params.yaml's export.models; promote it with --force --reason")
+        thresholds, tolerance = settings or ({}, 0.0)
+        outcome = promotion.promote(args.name, str(args.version), thresholds, tolerance, force=args.reason if args.force else None)
+        print(outcome.describe(args.name))
+        if outcome.alias != versions.CHAMPION:
+            raise SystemExit(1)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``mtl`` console script."""
     from mtl.config.params import ParamsError
@@ -362,6 +424,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             _predict(args)
         elif args.command == "export-onnx":
             _export_onnx(args)
+        elif args.command == "registry":
+            _registry(args)
         elif args.command == "summary":
             from mtl.apps.summary import experiment_links, summary_lines
 

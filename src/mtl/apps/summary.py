@@ -48,8 +48,10 @@ def model_line(root: Path, source: str) -> str | None:
         return None
     record = json.loads(registered.read_text())
     line = f"{record['model_name']} v{record['version']} @{record['alias']}: {scores_line(json.loads(metrics.read_text()))}"
-    if record["alias"] != "champion" and record["gate"]["failures"]:
-        line += f" (gate: {record['gate']['failures'][0]})"
+    failures = record["gate"]["failures"]
+    if failures:
+        kept = "kept, fails the gate now: " if record["alias"] == "champion" else "gate: "
+        line += f" ({kept}{failures[0]})"
     return line
 
 

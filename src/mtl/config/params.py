@@ -165,6 +165,10 @@ class GateConfig:
     sentence_accuracy: Score = 0.8
     entity_f1: Score = 0.6
 
+    def thresholds(self) -> dict[str, float]:
+        """The gate's thresholds by metric (``mtl.registry.gate.decide``)."""
+        return {"sentence_accuracy": self.sentence_accuracy, "entity_f1": self.entity_f1}
+
 
 @dataclass(config=STRICT)
 class RegisteredModelConfig:

@@ -19,6 +19,7 @@ from mtl.data.splits import selection_split, splits_by_dataset
 from mtl.data.tables import read_tables, table_fingerprint
 from mtl.pipeline.stage import Paths, log
 from mtl.registry import gate, versions
+from mtl.registry.promotion import gate_version
 from mtl.registry.pyfunc import code_hash, log_pyfunc
 from mtl.tracking.runs import find_run
 from mtl.tracking.store import configure
@@ -76,15 +77,9 @@ def run(source: str, cfg: ExportConfig) -> dict:
         client.set_model_version_tag(name, version.version, versions.CODE_TAG, code)
         if os.environ.get(FAIL_AFTER_LOG):
             raise RuntimeError(f"{FAIL_AFTER_LOG} is set: failing after registering version {version.version}")
-    champion = versions.aliased(name, versions.CHAMPION)
-    champion_scores, comparable = None, None
-    if champion is not None:
-        champion_scores, champion_data = versions.recorded_scores(champion)
-        comparable = {s: champion_data.get(gate.scored_set(s)) == fingerprints.get(gate.scored_set(s)) for s in champion_scores}
-    thresholds = {"sentence_accuracy": settings.gate.sentence_accuracy, "entity_f1": settings.gate.entity_f1}
-    decision = gate.decide(scores, thresholds, champion_scores, cfg.tolerance, comparable)
-    versions.record(version, scores, fingerprints, decision)
-    alias = versions.move_aliases(name, version.version, decision.promote)
+    thresholds = settings.gate.thresholds()
+    outcome = gate_version(name, version.version, scores, fingerprints, thresholds, cfg.tolerance, by=f"export@{source}")
+    decision = outcome.decision
     # tags, not params: a gate change re-runs export, and MLflow params are write-once per run
     client.set_tag(run_id, "gate.passed", str(decision.promote).lower())
     client.set_tag(run_id, "gate.thresholds", json.dumps(thresholds, sort_keys=True))
@@ -93,17 +88,17 @@ def run(source: str, cfg: ExportConfig) -> dict:
     record = {
         "model_name": name,
         "version": str(version.version),
-        "alias": alias,
+        "alias": outcome.alias,
         "reused_version": reused,
-        "model_uri": f"models:/{name}@{alias}",
+        "model_uri": f"models:/{name}@{outcome.alias}",
         "run_id": run_id,
-        "champion_before": None if champion is None else str(champion.version),
-        "gate": {"thresholds": thresholds, "tolerance": cfg.tolerance, **decision.as_dict()},
+        "champion_before": outcome.champion_before,
+        "gate": {"thresholds": thresholds, "tolerance": cfg.tolerance, "kept_champion": outcome.kept, **decision.as_dict()},
     }
     write_json(paths.registered, record)
     write_json(stamp_path(source), {"model_name": name, "model_hash": model_hash, "code_hash": code})
     if decision.promote:
-        log.info("%s version %s is @champion", name, version.version)
+        log.info("%s", outcome.describe(name))
     else:
-        log.warning("%s version %s is @challenger: %s", name, version.version, "; ".join(decision.failures))
+        log.warning("%s", outcome.describe(name))
     return record

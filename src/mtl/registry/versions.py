@@ -1,7 +1,6 @@
-"""The MLflow model registry side of export: reuse or register a version, record its scores, move the aliases.
+"""Registered versions: find the one a training run registered, look up an alias, record a version's scores and verdict.
 
-The gate's verdict (``mtl.registry.gate``) is applied here: ``@champion`` only ever points at a version that passed,
-and a version that no longer passes (a stricter gate) loses it.
+The aliases move in ``mtl.registry.promotion``, under the gate and a lock.
 """
 
 from __future__ import annotations
@@ -23,6 +22,9 @@ DATA_TAG = "selection_md5."  # version tag prefix: a fingerprint of each selecti
 # CoNLL-2003 (on SST-2 it was chosen on another split, which the gate never compares: mtl.registry.gate.decide).
 LEGACY_DATA_TAG = "validation_md5."
 CODE_TAG = "mtl.code_md5"  # the md5 of the package code the version ships
+PASSED_TAG = "gate.passed"  # "true" or "false": the gate's last verdict on the version
+KEPT_TAG = "gate.kept_champion"  # it failed the gate while @champion, and kept the alias; the value is the failed check
+FORCED_TAG = "gate.forced"  # promoted without passing the gate; the value is the reason given
 
 
 def version_for_run(name: str, run_id: str, code: str) -> ModelVersion | None:
@@ -68,19 +70,47 @@ def record(version: ModelVersion, scores: Mapping[str, float], fingerprints: Map
     client = MlflowClient()
     tags = {f"{SCORE_TAG}{k}": repr(v) for k, v in scores.items()}
     tags.update({f"{DATA_TAG}{k}": v for k, v in fingerprints.items()})
-    tags["gate.passed"] = str(decision.promote).lower()
+    tags[PASSED_TAG] = str(decision.promote).lower()
     tags["gate.failures"] = "; ".join(decision.failures)[:5000]
     for key, value in tags.items():
         client.set_model_version_tag(version.name, version.version, key, value)
 
 
-def move_aliases(name: str, version: str, promote: bool) -> str:
-    """``@champion`` to ``version`` if ``promote``, else ``@challenger``; a failing version never keeps ``@champion``."""
-    client = MlflowClient()
-    alias, other = (CHAMPION, CHALLENGER) if promote else (CHALLENGER, CHAMPION)
-    held = aliased(name, other)
-    if held is not None and str(held.version) == str(version):
-        client.delete_registered_model_alias(name, other)
-    client.set_registered_model_alias(name, alias, str(version))
-    return alias
 
+
+def verdict(version: ModelVersion) -> str:
+    """The gate's verdict on a version, for people: passed, failed, kept (failing, still champion), forced, or unjudged."""
+    tags = version.tags or {}
+    if FORCED_TAG in tags:
+        return "forced"
+    if KEPT_TAG in tags and tags.get(PASSED_TAG) == "false":
+        return "kept"
+    return {"true": "passed", "false": "failed"}.get(tags.get(PASSED_TAG, ""), "unjudged")
+
+
+def version_rows(name: str) -> list[dict]:
+    """Every version of ``name``, newest first: its aliases, the gate's verdict, its gated scores, run, commit and date."""
+    client = MlflowClient()
+    held: dict[str, list[str]] = {}
+    for alias, number in (client.get_registered_model(name).aliases or {}).items():
+        held.setdefault(str(number), []).append(alias)
+    rows = []
+    for version in sorted(client.search_model_versions(f"name = '{name}'"), key=lambda v: -int(v.version)):
+        commit = None
+        if version.run_id:
+            try:
+                commit = client.get_run(version.run_id).data.tags.get("git_commit")
+            except MlflowException:  # the run was deleted; the version stays listed
+                commit = None
+        rows.append(
+            {
+                "version": str(version.version),
+                "aliases": sorted(held.get(str(version.version), [])),
+                "gate": verdict(version),
+                "scores": recorded_scores(version)[0],
+                "run_id": version.run_id,
+                "commit": commit,
+                "created": version.creation_timestamp,
+            }
+        )
+    return rows
