@@ -45,7 +45,7 @@ def app_root(tmp_path_factory, tiny_backbone, make_tiny_model):
         mp.chdir(root)
         mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root}/mlruns/mlflow.db")
         main(["fine-tune", "--model_name", str(tiny_backbone), "--n", "90", "--num_epochs", "2", "--batch_size", "16",
-              "--max_length", "48", "--output_dir", "models/example-tiny", "--register", EXAMPLE_MODEL, "--run_name", "tiny"])
+              "--max_length", "48", "--output_dir", "models/example-tiny", "--register", EXAMPLE_MODEL, "--force", "--run_name", "tiny"])
     model = make_tiny_model(sentence_labels=SST2_LABELS, token_labels=CONLL_TAGS)
     model.config.data_source = "real"
     model.save(root / REAL_TINY)

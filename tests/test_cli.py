@@ -96,6 +96,12 @@ def test_fine_tune_logs_a_run_and_registers_the_model(tracked, tiny_backbone, ca
     assert "example_test_entity_f1" in run.data.metrics
     version = client.get_model_version("my-model", "1")
     assert version.run_id == run.info.run_id
+    # no side door: the version is judged by the pipeline's gate for its data (example: 0.9 / 0.9) and tagged as export tags
+    assert {"score.example.validation.sentence_accuracy", "score.example.validation.entity_f1", "selection_md5.example.validation",
+            "gate.passed", "mtl.code_md5"} <= set(version.tags)
+    passed = version.tags["gate.passed"] == "true"
+    assert {k: str(v) for k, v in client.get_registered_model("my-model").aliases.items()} == {("champion" if passed else "challenger"): "1"}
+    assert ("is @champion" if passed else "is @challenger: example.validation.") in out
     assert MultiTaskModel.load(tracked / "models" / "cli").config.data_source == "example"
 
 
@@ -114,6 +120,14 @@ def test_fine_tune_reads_back_example_data_and_user_data(tracked, tiny_backbone,
     assert "custom_validation_" in capsys.readouterr().out
     config = MultiTaskModel.load(tracked / "models" / "cli").config
     assert config.data_source == "custom" and config.extra["data_path"] == str(tracked / "own.jsonl")
+
+
+def test_fine_tune_refuses_a_name_the_pipeline_owns_before_training(tmp_path, monkeypatch, capsys):
+    """`--register mtl-example` would put an ungated CLI model beside the pipeline's: it needs --force, and it says so at once."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit, match="mtl-example is a name the pipeline registers .* pass --force"):
+        main(["fine-tune", "--register", "mtl-example", "--model_name", str(tmp_path / "no-such-backbone")])
+    assert "saved the model" not in capsys.readouterr().out
 
 
 def test_fine_tune_on_bad_user_data_names_file_and_line(tmp_path):

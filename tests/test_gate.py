@@ -147,8 +147,7 @@ def test_export_fingerprints_the_selection_sets_only(tmp_path):
     import pandas as pd
 
     from mtl.data.readers import COLUMNS
-    from mtl.data.tables import write_tables
-    from mtl.pipeline.export import selection_fingerprints
+    from mtl.data.tables import read_tables, selection_fingerprints, write_tables
 
     def table(*texts):
         return pd.DataFrame([{"text": t, "words": t.split(), "word_tags": None, "sentence_label": "positive"} for t in texts], columns=list(COLUMNS))
@@ -157,6 +156,6 @@ def test_export_fingerprints_the_selection_sets_only(tmp_path):
     write_tables(tables, tmp_path / "one")
     write_tables({**tables, "sst2/validation": table("other")}, tmp_path / "two")
     write_tables({**tables, "sst2/dev": table("other")}, tmp_path / "three")
-    one, two, three = (selection_fingerprints(tmp_path / name) for name in ("one", "two", "three"))
+    one, two, three = (selection_fingerprints(read_tables(tmp_path / name)) for name in ("one", "two", "three"))
     assert set(one) == {"sst2.dev", "conll2003.validation"}
     assert one == two and one["sst2.dev"] != three["sst2.dev"]

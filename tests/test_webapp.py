@@ -150,7 +150,7 @@ def store(tmp_path_factory, tiny_backbone, make_tiny_model):
         mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root}/mlruns/mlflow.db")
         for run_name in ("first", "second"):
             main(["fine-tune", "--model_name", str(tiny_backbone), "--n", "60", "--num_epochs", "1", "--batch_size", "16",
-                  "--max_length", "48", "--output_dir", CLI_MODEL, "--register", REGISTERED, "--run_name", run_name])
+                  "--max_length", "48", "--output_dir", CLI_MODEL, "--register", REGISTERED, "--force", "--run_name", run_name])
         MlflowClient().set_registered_model_alias(REGISTERED, "champion", "1")
     make_tiny_model().save(root / OLD_MODEL)
     return root

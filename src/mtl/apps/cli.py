@@ -157,7 +157,12 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--seed", type=int, default=TRAIN_DEFAULTS.seed, help="seed for initialisation, batching and data (default: %(default)s)")
     tune.add_argument("--precision", choices=PRECISIONS, default=TRAIN_DEFAULTS.precision, help="bf16: bfloat16 autocast of the training forward pass (weights stay float32) (default: %(default)s)")
     tune.add_argument("--output_dir", type=Path, default=Path("models/cli"), help="where the trained model directory is written (default: %(default)s)")
-    tune.add_argument("--register", metavar="NAME", default=None, help="also register the model under NAME in the MLflow registry; the app then lists it (default: not registered)")
+    tune.add_argument(
+        "--register", metavar="NAME", default=None,
+        help="also register the model under NAME in the MLflow registry, judged by the pipeline's gate (it takes @champion only "
+        "if it passes, else @challenger); the app then lists it (default: not registered)",
+    )
+    tune.add_argument("--force", action="store_true", help="allow --register under a name the pipeline owns (params.yaml export.models); the gate still decides")
     tune.add_argument("--run_name", default=None, help="the MLflow run's name (default: MLflow picks one)")
 
     predict = sub.add_parser("predict", help="label your own sentences with a trained model")
@@ -290,6 +295,14 @@ def _fine_tune(args: argparse.Namespace) -> None:
     if args.create_example_data:
         _write_example_data(args.example_output, args.n, args.seed)
         return
+    export = _export_settings()
+    owned = {m.name for m in export.models.values()}
+    if args.register in owned and not args.force:
+        # checked before any training: the pipeline's names hold the models `make serve` and the app show
+        raise SystemExit(
+            f"mtl fine-tune: error: {args.register} is a name the pipeline registers (params.yaml export.models); "
+            "pick another name, or pass --force to register there (the gate still decides its alias)"
+        )
     weights = TaskWeights(args.task_a_weight, args.task_b_weight)
     cfg = TrainConfig(
         epochs=args.num_epochs,
@@ -311,12 +324,18 @@ def _fine_tune(args: argparse.Namespace) -> None:
         source, tables = "custom", prepare_custom(args.data, args.validation_fraction, args.seed)
     extra = {"data_path": str(Path(args.data).resolve())} if source == "custom" else {}
     model = MultiTaskModel.from_backbone(_model_config(args, source, alignment=args.alignment, extra=extra), seed=args.seed)
-    outcome = fine_tune(model, tables, cfg, args.output_dir, register=args.register, run_name=args.run_name, extra_params={"data": args.data})
+    # the gate of the pipeline's model of the same data (a user's own file has the example data's labels)
+    gate = export.models["real" if source == "real" else "example"].gate
+    outcome = fine_tune(
+        model, tables, cfg, args.output_dir, register=args.register, run_name=args.run_name, extra_params={"data": args.data},
+        thresholds=gate.thresholds(), tolerance=export.tolerance,
+    )
     if outcome["run_id"] is None:  # a torchrun rank other than 0: rank 0 reports
         return
     print(f"saved the model to {args.output_dir}; MLflow run {outcome['run_id']} (experiment mtl-cli)")
     if "version" in outcome:
         print(f"registered as {args.register} version {outcome['version']} (models:/{args.register}/{outcome['version']})")
+        print(outcome["gate"].describe(args.register))
     # the splits that chose nothing (mtl.data.splits): CoNLL-2003 test and SST-2 validation, not SST-2 dev
     held_out_prefixes = tuple(f"{d}_{s}_" for d, splits in splits_by_dataset(tables).items() for s in held_out_splits(splits))
     held_out = {k: v for k, v in outcome["metrics"].items() if k.startswith(held_out_prefixes)} or outcome["metrics"]
@@ -365,11 +384,16 @@ def _export_onnx(args: argparse.Namespace) -> None:
     print("float32 graph, largest difference from PyTorch: " + ", ".join(f"{k} {v:.1e}" for k, v in fp32["max_abs_diff"].items()))
 
 
-def _gate_settings(name: str) -> tuple[dict[str, float], float] | None:
-    """The thresholds and tolerance params.yaml's ``export`` section sets for registered model ``name``, or None."""
+def _export_settings() -> ExportConfig:
+    """params.yaml's ``export`` section when the working directory has a params.yaml, else its defaults."""
     from mtl.config.params import load_params, section
 
-    cfg = section(load_params(), "export", ExportConfig)
+    return section(load_params(), "export", ExportConfig) if Path("params.yaml").is_file() else ExportConfig()
+
+
+def _gate_settings(name: str) -> tuple[dict[str, float], float] | None:
+    """The thresholds and tolerance params.yaml's ``export`` section sets for registered model ``name``, or None."""
+    cfg = _export_settings()
     settings = next((m for m in cfg.models.values() if m.name == name), None)
     return None if settings is None else (settings.gate.thresholds(), cfg.tolerance)
 

@@ -15,6 +15,7 @@ import pandas as pd
 
 from mtl.config.options import check_option
 from mtl.data.files import write_parquet
+from mtl.data.splits import selection_split, splits_by_dataset
 from mtl.data.readers import COLUMNS
 
 ROLES = ("train", "validation", "test")
@@ -53,6 +54,17 @@ def table_fingerprint(table: pd.DataFrame) -> str:
         values = [v if v is None or isinstance(v, str) else list(v) for v in row]
         digest.update(json.dumps(values, ensure_ascii=False).encode() + b"\n")
     return digest.hexdigest()
+
+
+def selection_fingerprints(tables: dict[str, pd.DataFrame]) -> dict[str, str]:
+    """A content fingerprint of each data set's selection split, keyed ``<dataset>.<split>`` (``mtl.data.splits``), so
+    the gate compares only like with like; held-out splits are not the gate's business."""
+    fingerprints = {}
+    for dataset, splits in splits_by_dataset(tables).items():
+        split = selection_split(splits)
+        if split is not None:
+            fingerprints[f"{dataset}.{split}"] = table_fingerprint(tables[f"{dataset}/{split}"])
+    return fingerprints
 
 
 def sample_rows(df: pd.DataFrame, n: int | None, seed: int) -> pd.DataFrame:

@@ -15,8 +15,7 @@ from mlflow.tracking import MlflowClient
 
 from mtl.config.params import ExportConfig
 from mtl.data.files import dir_hash, write_json
-from mtl.data.splits import selection_split, splits_by_dataset
-from mtl.data.tables import read_tables, table_fingerprint
+from mtl.data.tables import read_tables, selection_fingerprints
 from mtl.pipeline.stage import Paths, log
 from mtl.registry import gate, versions
 from mtl.registry.promotion import gate_version
@@ -43,25 +42,13 @@ def stamp_path(source: str) -> Path:
     return Path("models") / source / "export.json"
 
 
-def selection_fingerprints(prepared: Path) -> dict[str, str]:
-    """A content fingerprint of each data set's selection split, keyed ``<dataset>.<split>`` (``mtl.data.splits``),
-    so the gate compares only like with like; held-out splits are not the gate's business."""
-    tables = read_tables(prepared)
-    fingerprints = {}
-    for dataset, splits in splits_by_dataset(tables).items():
-        split = selection_split(splits)
-        if split is not None:
-            fingerprints[f"{dataset}.{split}"] = table_fingerprint(tables[f"{dataset}/{split}"])
-    return fingerprints
-
-
 def run(source: str, cfg: ExportConfig) -> dict:
     """Register ``source``'s model (or reuse its version), decide champion or challenger, write registered.json."""
     paths = Paths(source)
     settings = cfg.for_source(source)
     name = settings.name
     scores = gate.selection_scores(json.loads(paths.scores.read_text()))
-    fingerprints = selection_fingerprints(paths.prepared)
+    fingerprints = selection_fingerprints(read_tables(paths.prepared))
     configure()
     client = MlflowClient()
     model_hash = dir_hash(paths.model)  # reads every weight file: once per run

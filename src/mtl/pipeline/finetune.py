@@ -7,20 +7,24 @@ and logged as the pipeline's evaluate stage scores and logs (``score_tables``, `
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
 
 import mlflow
 import pandas as pd
+from mlflow.tracking import MlflowClient
 
 from mtl.config.params import TrainConfig
 from mtl.data.align import align_tables
 from mtl.data.splits import selection_sets
-from mtl.data.tables import by_role
+from mtl.data.tables import by_role, selection_fingerprints
 from mtl.evaluation.evaluate import score_tables
 from mtl.model.multitask import MultiTaskModel
-from mtl.registry.pyfunc import log_pyfunc
+from mtl.registry.gate import selection_scores
+from mtl.registry.promotion import gate_version
+from mtl.registry.pyfunc import code_hash, log_pyfunc
+from mtl.registry.versions import CODE_TAG
 from mtl.tracking.metrics import headline_metrics, log_epoch, score_metrics
 from mtl.tracking.runs import CLI_EXPERIMENT, MODEL_DIR_TAG, SOURCE_TAG, flatten, git_commit
 from mtl.tracking.store import configure, ensure_experiment
@@ -49,13 +53,17 @@ def fine_tune(
     root: str | Path = ".",
     extra_params: dict | None = None,
     log: Callable[[str], None] = print,
+    thresholds: Mapping[str, float] | None = None,
+    tolerance: float = 0.0,
 ) -> dict:
     """Align ``tables`` (``<dataset>/<split>``), train ``model`` in a new MLflow run, save it to ``output_dir``.
 
     The run records params, per-epoch metrics (``mtl.tracking.metrics.log_epoch``), every split's scores but
     train's (``score_metrics``: selection and held-out splits alike) and the model directory; with ``register``
-    the model is also logged as a pyfunc and registered under that name. Returns the run id, those scores
-    (flat, as logged) and, when registered, the version.
+    the model is also logged as a pyfunc, registered under that name and judged by the same gate as the
+    pipeline's export (``thresholds``, ``tolerance``; ``mtl.registry.promotion``): it takes ``@champion`` only
+    if it passes. Returns the run id, those scores (flat, as logged) and, when registered, the version and the
+    gate's outcome.
     """
     config = model.config
     encoded, reports = align_tables(tables, model.tokenizer, config.data_source, config.alignment, config.max_length)
@@ -87,6 +95,11 @@ def fine_tune(
         outcome = {"run_id": run.info.run_id, "model_dir": str(output_dir), "metrics": metrics}
         if register:
             info = log_pyfunc(output_dir, registered_model_name=register)
-            outcome["version"] = str(info.registered_model_version)
-            mlflow.set_tag("registered_model", f"{register} version {outcome['version']}")
+            version = str(info.registered_model_version)
+            MlflowClient().set_model_version_tag(register, version, CODE_TAG, code_hash())
+            gated = gate_version(
+                register, version, selection_scores(scores), selection_fingerprints(tables), thresholds or {}, tolerance, by="mtl fine-tune"
+            )
+            outcome.update(version=version, gate=gated)
+            mlflow.set_tag("registered_model", f"{register} version {version}")
     return outcome
