@@ -94,7 +94,7 @@ else:
 pooling = side.radio("Pooling (embeddings and similarity)", POOLING_MODES, horizontal=True, key="pooling")
 side.subheader("Confidence thresholds")
 sentence_threshold = side.slider("Sentence label: below it shows 'uncertain'", 0.0, 1.0, 0.5, 0.05, key="sentence_threshold")
-token_threshold = side.slider("Word tag: below it shows O", 0.0, 1.0, 0.5, 0.05, key="token_threshold")
+token_threshold = side.slider("Entity: below it the whole entity is dropped", 0.0, 1.0, 0.5, 0.05, key="token_threshold")
 side.caption(f"tracking: {uri}")
 
 stamp = 0.0

@@ -10,8 +10,8 @@ from mtl.pipeline.stage import source_arg, stage_main
 def main() -> None:
     record = export.run(source_arg(sys.argv), section(load_params(), "export", ExportConfig))
     reused = " (reused: already registered from this training run)" if record["reused_version"] else ""
-    kept = " and stays @champion: warning, it fails the gate now" if record["gate"]["kept_champion"] else ""
-    print(f"{record['model_name']} version {record['version']}{reused} is @{record['alias']}{kept}")
+    state = "stays @champion, though it fails the gate now" if record["gate"]["kept_champion"] else f"is @{record['alias']}"
+    print(f"{record['model_name']} version {record['version']}{reused} {state}")
     for failure in record["gate"]["failures"]:
         print(f"  gate: {failure}")
     print(f"serve it: mlflow models serve -m \"{record['model_uri']}\" --env-manager local -h 127.0.0.1 -p 5001")

@@ -166,12 +166,12 @@ def test_app_in_a_real_browser(app_root, tmp_path):
         ran = next(e.text for e in driver.find_elements(By.XPATH, "//*[starts-with(text(), 'Model ran at')]"))
         _slider(driver, "Sentence label", [Keys.END])
         wait.until(lambda d: [a.find_element(By.CSS_SELECTOR, "b.label").text for a in d.find_elements(By.CSS_SELECTOR, "div.answer")] == ["uncertain"] * len(SENTENCES))
-        _slider(driver, "Word tag", [Keys.END])
+        _slider(driver, "Entity", [Keys.END])
         wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, "mark.entity"))
         _settled(driver)
         assert "<script>alert(1)</script> is not <b>bold</b>" in driver.find_elements(By.CSS_SELECTOR, "div.answer")[-1].text
         assert ran == next(e.text for e in driver.find_elements(By.XPATH, "//*[starts-with(text(), 'Model ran at')]"))
-        for label in ("Sentence label", "Word tag"):  # back to 0.5 for the screenshot
+        for label in ("Sentence label", "Entity"):  # back to 0.5 for the screenshot
             _slider(driver, label, [Keys.HOME] + [Keys.ARROW_RIGHT] * 10)
         _settled(driver)
 

@@ -66,6 +66,7 @@ BAD_REQUESTS = [
     ({"inputs": ["x" * 50_000, "y" * 50_001]}, "more than 100000 characters"),
     ({"inputs": ["ok"], "params": {"batch_size": 0}}, "batch_size must be >= 1"),
     ({"inputs": ["ok"], "params": {"precision": "fp8"}}, "fp32"),
+    ({"inputs": ["ok"], "params": {"threshold": 1.5}}, "threshold must be between 0 and 1, got 1.5"),
 ]
 
 
@@ -88,6 +89,21 @@ def test_a_sentence_past_max_length_gets_a_compact_answer(server_url):
     assert answer["truncated_words"] == 8_000 - kept
     assert answer["truncated_start"] == answer["words"][-1]["end"] + 1
     assert len(response.content) < len(sentence) + 20_000  # the echoed text plus a few dozen words, not 8,000
+
+
+def test_the_threshold_param_drops_whole_entities_as_predict_texts_does(server_url, project):
+    """The served model, asked with a threshold, answers as ``predict_texts(threshold=...)``: the app's and mtl predict's path."""
+    from mtl.inference.predict import predict_texts
+    from mtl.model.multitask import MultiTaskModel
+
+    root, _ = project
+    model = MultiTaskModel.load(root / "models/real/model")
+    texts = ["Peter Blackburn flew from Brussels to New York on Monday .", "EU rejects German call to boycott British lamb ."]
+    for threshold in (0.0, 0.3, 1.0):
+        response = requests.post(f"{server_url}/invocations", json={"inputs": texts, "params": {"threshold": threshold}}, timeout=60)
+        assert response.status_code == 200, response.text[:500]
+        assert response.json()["predictions"] == predict_texts(model, texts, threshold=threshold), threshold
+    assert not any(a["entities"] for a in response.json()["predictions"])  # 1.0: no entity is that sure
 
 
 def test_the_character_budget_is_a_serve_time_setting(project):

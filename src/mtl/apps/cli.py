@@ -46,6 +46,13 @@ def _non_negative_float(text: str) -> float:
     return value
 
 
+def _probability(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -172,6 +179,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="trained model directory (default: the mtl-pipeline @champion, which `make serve` serves, else models/real/model)",
     )
     predict.add_argument("--json", action="store_true", help="print the full answers as JSON")
+    predict.add_argument(
+        "--threshold", type=_probability, default=0.0,
+        help="drop every entity whose score (the mean of its words' tag probabilities) is below it, whole; as the served "
+        "model's threshold param and the app's entity slider do (default: %(default)s, keep all)",
+    )
     predict.add_argument("--embeddings", action="store_true", help="include each sentence's embedding (with --json)")
     predict.add_argument(
         "--precision", choices=PRECISIONS, default="fp32", help="bf16: bfloat16 autocast, faster on CPUs with native bf16; torch only (see README)"
@@ -365,7 +377,9 @@ def _predict(args: argparse.Namespace) -> None:
     model, where = found
     print(f"model: {where}", file=sys.stderr)  # stderr, so that --json output stays JSON
     try:
-        answers = predict_texts(model, args.sentences, return_embeddings=args.embeddings, precision=args.precision, runtime=args.runtime)
+        answers = predict_texts(
+            model, args.sentences, return_embeddings=args.embeddings, precision=args.precision, runtime=args.runtime, threshold=args.threshold
+        )
     except FileNotFoundError as err:
         raise SystemExit(f"mtl predict: error: {err}") from None
     if args.json:

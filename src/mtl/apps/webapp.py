@@ -22,7 +22,7 @@ import pandas as pd
 from mtl.apps.examples import DEMO_SENTENCES, REAL_DEMO_SENTENCES
 from mtl.registry.loading import load_registered
 from mtl.registry.versions import resolve
-from mtl.text.entities import group_entities
+from mtl.text.entities import keep_confident
 from mtl.tracking.runs import CLI_EXPERIMENT, MODEL_DIR_TAG
 
 ENTITY_COLOURS = ["#fde68a", "#bfdbfe", "#bbf7d0", "#fecaca", "#ddd6fe", "#fed7aa"]
@@ -211,18 +211,20 @@ def analyse(loaded: LoadedModel, sentences: list[str], pooling: str) -> dict:
     return {"answers": answers, "embeddings": embeddings, "pooling": pooling, "computed_at": started, "seconds": time.time() - started}
 
 
-def apply_thresholds(answer: dict, sentence_threshold: float, token_threshold: float) -> dict:
+def apply_thresholds(answer: dict, sentence_threshold: float, entity_threshold: float) -> dict:
     """A copy of ``answer`` with the thresholds applied.
 
-    A sentence label whose probability is below ``sentence_threshold`` becomes ``uncertain``; a word whose
-    tag probability is below ``token_threshold`` becomes ``O``, and entities are regrouped from the words.
+    A sentence label whose probability is below ``sentence_threshold`` becomes ``uncertain``; an entity whose
+    score is below ``entity_threshold`` is dropped whole and its words become ``O``, as the served model's
+    ``threshold`` param and ``mtl predict --threshold`` do (``mtl.text.entities.keep_confident``).
     """
     label = answer["sentence_label"] if answer["sentence_score"] >= sentence_threshold else UNCERTAIN
-    words = [{**w, "tag": w["tag"] if w["score"] >= token_threshold else "O"} for w in answer["words"]]
-    entities = group_entities(
-        answer["text"], [w["tag"] for w in words], [(w["start"], w["end"]) for w in words], [w["score"] for w in words]
+    words = answer["words"]
+    tags, entities = keep_confident(
+        answer["text"], [w["tag"] for w in words], [(w["start"], w["end"]) for w in words], [w["score"] for w in words], entity_threshold
     )
-    return {**answer, "sentence_label": label, "words": words, "entities": [e.as_dict() for e in entities]}
+    kept = [{**w, "tag": tag} for w, tag in zip(words, tags)]
+    return {**answer, "sentence_label": label, "words": kept, "entities": [e.as_dict() for e in entities]}
 
 
 # ---------------------------------------------------------------------------------------------- what a model is for

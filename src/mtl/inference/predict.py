@@ -18,7 +18,7 @@ from mtl.runtime.batching import run_batches
 from mtl.runtime.engines import batch_forward
 from mtl.text.alignment import first_piece_index
 from mtl.text.decoding import decode
-from mtl.text.entities import group_entities
+from mtl.text.entities import keep_confident
 from mtl.text.words import split_words
 
 
@@ -115,11 +115,14 @@ def predict_texts(
     return_embeddings: bool = False,
     precision: str = "fp32",
     runtime: str = "torch",
+    threshold: float = 0.0,
 ) -> list[dict]:
     """Predict both tasks for free-text sentences (on ``runtime``: ``torch``, ``onnx`` or ``onnx-int8``).
 
     Each answer holds the sentence label, its probability and all class probabilities; every word with
     its tag, probability and character offsets; the grouped entities; and, on request, the embedding.
+    An entity whose score is below ``threshold`` is dropped whole, its words tagged ``O``
+    (``mtl.text.entities.keep_confident``); 0 keeps every entity.
     Words past the model's ``max_length`` are not listed: ``truncated_words`` counts them and
     ``truncated_start`` is the character offset of the first one (None when nothing was cut).
     """
@@ -144,7 +147,9 @@ def predict_texts(
     answers = []
     for i, text in enumerate(texts):
         offsets = split[i][1]
-        tags = [tag_names[t] for t in rows.word_tag_ids[i]]
+        # the scores as the answer lists them: a threshold applied later to a cached answer (the app) sees the same numbers
+        scores = [round(p, 6) for p in rows.word_scores[i]]
+        tags, entities = keep_confident(text, [tag_names[t] for t in rows.word_tag_ids[i]], offsets, scores, threshold)
         best = int(np.argmax(rows.sentence_probs[i]))
         answer = {
             "text": text,
@@ -152,11 +157,11 @@ def predict_texts(
             "sentence_score": round(float(rows.sentence_probs[i, best]), 6),
             "sentence_probs": {label: round(float(p), 6) for label, p in zip(labels, rows.sentence_probs[i])},
             "words": [
-                {"word": w, "start": s, "end": e, "tag": t, "score": round(p, 6)}
-                for w, (s, e), t, p, cut in zip(words[i], offsets, tags, rows.word_scores[i], rows.word_truncated[i])
+                {"word": w, "start": s, "end": e, "tag": t, "score": p}
+                for w, (s, e), t, p, cut in zip(words[i], offsets, tags, scores, rows.word_truncated[i])
                 if not cut
             ],
-            "entities": [e.as_dict() for e in group_entities(text, tags, offsets, rows.word_scores[i])],
+            "entities": [e.as_dict() for e in entities],
             # Words past max_length get no tag. They are counted, not listed, so a huge sentence gets a small answer.
             "truncated_words": int(sum(rows.word_truncated[i])),
             "truncated_start": next((s for (s, _), cut in zip(offsets, rows.word_truncated[i]) if cut), None),

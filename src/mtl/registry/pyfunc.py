@@ -48,6 +48,8 @@ SIGNATURE = ModelSignature(
             ParamSpec("batch_size", "long", 32),
             ParamSpec("precision", "string", "fp32"),
             ParamSpec("runtime", "string", SERVER_DEFAULT),
+            # entities scoring below it are dropped whole (mtl.text.entities.keep_confident); 0 keeps them all
+            ParamSpec("threshold", "double", 0.0),
         ]
     ),
 )
@@ -187,7 +189,7 @@ class MultiTaskPyfunc(mlflow.pyfunc.PythonModel):
 
         ``model_input``: a one-column frame, a list or a Series of sentences; ``params``: return_embeddings,
         batch_size, precision (fp32 or bf16, see ``mtl.runtime.precision``), runtime (torch, onnx, onnx-int8 or
-        default, see ``mtl.runtime.engines``).
+        default, see ``mtl.runtime.engines``), threshold (entities scoring below it are dropped whole).
         """
         params = params or {}
         texts = texts_from_input(model_input, getattr(self, "max_chars", MAX_CHARS))
@@ -195,6 +197,9 @@ class MultiTaskPyfunc(mlflow.pyfunc.PythonModel):
         if batch_size < 1:
             raise bad_input(f"batch_size must be >= 1, got {batch_size}")
         runtime = self.runtime_of(params)
+        threshold = float(params.get("threshold", 0.0))
+        if not 0.0 <= threshold <= 1.0:
+            raise bad_input(f"threshold must be between 0 and 1, got {threshold}")
         try:
             precision = check_precision(str(params.get("precision", "fp32")))
             check_runtime_precision(runtime, precision)
@@ -209,6 +214,7 @@ class MultiTaskPyfunc(mlflow.pyfunc.PythonModel):
             return_embeddings=bool(params.get("return_embeddings", False)),
             precision=precision,
             runtime=runtime,
+            threshold=threshold,
         )
 
 

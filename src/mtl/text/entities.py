@@ -52,3 +52,27 @@ def group_entities(
     if current is not None:
         close(len(tags) - 1)
     return entities
+
+
+def keep_confident(
+    text: str, tags: Sequence[str], offsets: Sequence[tuple[int, int]], scores: Sequence[float], threshold: float = 0.0
+) -> tuple[list[str], list[Entity]]:
+    """The entities whose score reaches ``threshold``, each kept or dropped whole, and the tags with the dropped
+    entities' words set to ``O``.
+
+    A threshold applies to entities, not to words: setting one word of "New York Stock Exchange" to ``O``
+    because its ``B-`` scored low would leave "York Stock Exchange" and an ``I-`` that continues nothing.
+    Every surface (the served model's ``threshold`` param, ``mtl predict --threshold``, the app's slider)
+    calls this one function, so they show the same entities for the same threshold.
+    """
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"threshold must be between 0 and 1, got {threshold}")
+    entities = group_entities(text, tags, offsets, scores)
+    kept_tags = list(tags)
+    kept = []
+    for entity in entities:
+        if entity.score >= threshold:
+            kept.append(entity)
+        else:
+            kept_tags[entity.first_word : entity.last_word + 1] = ["O"] * (entity.last_word - entity.first_word + 1)
+    return kept_tags, kept
