@@ -141,12 +141,16 @@ def test_app_in_a_real_browser(app_root, tmp_path):
         labels = [a.find_element(By.CSS_SELECTOR, "b.label").text for a in answers]
         assert set(labels) <= {"Technology", "Weather", "Other", "uncertain"}, labels
 
-        # coloured word tags with their legend, every word of every sentence shown
+        # coloured word tags with their legend, every word of every sentence shown; the entity threshold at 0 keeps
+        # every entity of the tiny model (its scores are low), so there are tagged words to check
+        _slider(driver, "Entity", [Keys.HOME])
+        _settled(driver)
         words = driver.find_elements(By.CSS_SELECTOR, "span.word")
         assert len(words) >= sum(len(s.split()) for s in SENTENCES)
         legend = [item.text for item in driver.find_elements(By.CSS_SELECTOR, ".legend-item")]
         assert legend == ["TECH", "WEATHER", "O"]
         tagged = [w for w in words if w.get_attribute("data-tag") != "O"]
+        assert tagged, "no word is tagged: the colour check below would check nothing"
         for word in tagged:
             kind = word.get_attribute("data-tag").split("-", 1)[1]
             swatch = driver.find_element(By.CSS_SELECTOR, f".legend-item[data-type='{kind}']")

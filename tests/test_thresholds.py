@@ -65,3 +65,21 @@ def test_predict_the_app_and_the_cli_agree_at_every_threshold(make_tiny_model, t
         assert json.loads(capsys.readouterr().out) == served
     counts = [sum(len(a["entities"]) for a in predict_texts(model, SENTENCES, threshold=t)) for t in (0.0, 0.3, 1.0)]
     assert counts[0] >= counts[1] >= counts[2] == 0 and counts[0] > 0
+
+
+def test_the_apps_embedding_is_the_served_one_and_encode_keeps_sentence_transformers_tokens(make_tiny_model):
+    """One tokenisation for what the app shows and the model serves; `encode` stays sentence-transformers' (raw text)."""
+    import numpy as np
+
+    from mtl.apps.webapp import LoadedModel, analyse
+
+    model = make_tiny_model()
+    sentence = "I don't like rainy Mondays"
+    served = np.array(predict_texts(model, [sentence], return_embeddings=True)[0]["embedding"])
+    shown = analyse(LoadedModel("test", model.encoder, model), [sentence], model.config.pooling)["embeddings"][0]
+    assert np.allclose(shown, served, atol=1e-6)
+    # the documented difference: encode() tokenises the raw text ("don't" one word), the served path the words ("do", "n't")
+    raw = model.encoder.encode([sentence])[0]
+    raw = raw / np.linalg.norm(raw)
+    assert split_words(sentence)[0] == ["I", "do", "n't", "like", "rainy", "Mondays"]
+    assert not np.allclose(raw, served, atol=1e-4) and float(raw @ served) > 0.9

@@ -189,13 +189,16 @@ def load_source(key: str) -> LoadedModel:
 
 
 def encode_with_pooling(encoder, sentences: list[str], pooling: str) -> np.ndarray:
-    """Embeddings of ``sentences`` from ``encoder``'s backbone under ``pooling`` (the encoder itself is left as it is)."""
+    """Embeddings of ``sentences`` from ``encoder``'s backbone under ``pooling`` (the encoder itself is left as it is),
+    tokenised and normalised as the served model's (``mtl.inference.predict.embed_texts``): under the model's own
+    pooling they are the embeddings ``return_embeddings`` serves."""
     from mtl.config.options import check_pooling
+    from mtl.inference.predict import embed_texts
     from mtl.model.encoder import SentenceEncoder
 
     check_pooling(pooling)
     view = SentenceEncoder(encoder.backbone, encoder.tokenizer, pooling=pooling, max_length=encoder.max_length)
-    return view.encode(sentences)
+    return embed_texts(view, sentences)
 
 
 def analyse(loaded: LoadedModel, sentences: list[str], pooling: str) -> dict:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mtl.model.encoder import SentenceEncoder
 from mtl.model.multitask import MultiTaskModel
 from mtl.runtime.batching import run_batches
 from mtl.runtime.engines import batch_forward
@@ -99,13 +100,47 @@ def forward_rows(
         for idx, out in run_batches(forward, input_ids, batch_size, pad, desc="predict", show_progress=show_progress, extra=extra):
             probs[idx] = softmax(out["sentence_logits"])
             if embeddings is not None:
-                pooled = out["embeddings"]
-                embeddings[idx] = pooled / np.clip(np.linalg.norm(pooled, axis=-1, keepdims=True), 1e-12, None)
+                embeddings[idx] = normalize_rows(out["embeddings"])
             for j, i in enumerate(idx):
                 firsts = first_piece_index(word_ids[i], len(words[i]))
                 tags[i], scores[i] = decode_words(out["token_logits"][j], firsts, labels, decoding)
                 truncated[i] = [p is None for p in firsts]
     return RowPredictions(probs, tags, scores, truncated, embeddings)
+
+
+def tokenize_texts(tokenizer, texts: Sequence[str], max_length: int) -> tuple[list, object, list[list[int | None]]]:
+    """Free text as the model saw its training data: split into words (``mtl.text.words.split_words``), then each
+    word into pieces. Returns each text's (words, offsets), the tokenizer's encoding and each row's piece-to-word ids.
+
+    The one tokenisation of free text for both tasks and for the served embeddings (``predict_texts``,
+    ``embed_texts``). ``SentenceEncoder.encode`` tokenises raw text instead, as sentence-transformers does:
+    "don't" is one word there and two here ("do", "n't"), so its embeddings differ slightly from these.
+    """
+    split = [split_words(t) for t in texts]
+    non_empty = [w if w else [""] for w, _ in split]  # the tokenizer rejects an empty word list
+    encoded = tokenizer(non_empty, is_split_into_words=True, truncation=True, max_length=max_length)
+    return split, encoded, [encoded.word_ids(i) for i in range(len(texts))]
+
+
+def embed_texts(encoder: SentenceEncoder, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+    """L2-normalised embeddings of free text, tokenised as ``predict_texts`` tokenises it (``tokenize_texts``).
+
+    With the encoder of a trained model (its own pooling), these are the embeddings the served model returns
+    (``return_embeddings``); the app shows them, under any pooling.
+    """
+    if isinstance(texts, str):
+        raise TypeError("embed_texts expects a list of sentences, not one string")
+    _, encoded, _ = tokenize_texts(encoder.tokenizer, texts, encoder.max_length)
+    out = np.zeros((len(texts), encoder.dim), dtype=np.float32)
+    with batch_forward(encoder, ("embeddings",)) as forward:
+        for idx, batch in run_batches(forward, encoded["input_ids"], batch_size, encoder.tokenizer.pad_token_id or 0, desc="embed"):
+            out[idx] = batch["embeddings"]
+    return normalize_rows(out)
+
+
+def normalize_rows(vectors: np.ndarray) -> np.ndarray:
+    """Each row divided by its L2 norm (a zero row stays zero)."""
+    return vectors / np.clip(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12, None)
 
 
 def predict_texts(
@@ -128,11 +163,8 @@ def predict_texts(
     """
     if isinstance(texts, str):
         raise TypeError("predict_texts expects a list of sentences, not one string")
-    split = [split_words(t) for t in texts]
+    split, encoded, word_ids = tokenize_texts(model.tokenizer, texts, model.config.max_length)
     words = [w for w, _ in split]
-    non_empty = [w if w else [""] for w in words]  # the tokenizer rejects an empty word list
-    encoded = model.tokenizer(non_empty, is_split_into_words=True, truncation=True, max_length=model.config.max_length)
-    word_ids = [encoded.word_ids(i) for i in range(len(texts))]
     rows = forward_rows(
         model,
         encoded["input_ids"],
