@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import re
 from collections.abc import Sequence
 from importlib.metadata import version
 from pathlib import Path
@@ -33,8 +32,6 @@ INPUT_COLUMN = "text"
 MAX_BATCH = 256  # sentences per request; bigger requests are refused rather than risking the server's memory
 MAX_CHARS = 100_000  # characters per request, all sentences together; MTL_MAX_CHARS changes it at serve time
 MAX_CHARS_ENV = "MTL_MAX_CHARS"
-# What numpy makes of a JSON number or boolean in a list of strings (MLflow parses "inputs" with numpy)
-_LOOKS_CAST = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|True|False|nan|inf|-inf")
 # Only the params carry a schema. MLflow's column schemas either refuse a plain list of sentences in
 # process (a named column) or silently keep the first column of a wider frame (an unnamed one);
 # ``texts_from_input`` accepts a list and any one-column frame alike and refuses the rest with a 400.
@@ -103,7 +100,6 @@ def texts_from_input(model_input: Any, max_chars: int = MAX_CHARS) -> list[str]:
     Anything else is refused with a short message naming the rule it breaks: several columns, nested
     lists, a non-string or empty sentence, more than MAX_BATCH sentences or ``max_chars`` characters.
     """
-    from_json_array = False
     if isinstance(model_input, pd.DataFrame):
         if model_input.shape[1] != 1:
             raise bad_input(f"expected one column (named {INPUT_COLUMN!r}), got {model_input.shape[1]} columns: {list(model_input.columns)[:5]}")
@@ -113,8 +109,8 @@ def texts_from_input(model_input: Any, max_chars: int = MAX_CHARS) -> list[str]:
     elif isinstance(model_input, np.ndarray):
         if model_input.ndim > 1:
             raise bad_input(f"expected a flat list of sentences, got nested lists (shape {list(model_input.shape)})")
-        # MLflow parses {"inputs": [...]} with numpy, which turns ["ok", 5] into the strings ["ok", "5"].
-        from_json_array = model_input.dtype.kind == "U"
+        # MLflow parses {"inputs": [...]} with numpy: ["ok", 5] arrives as the strings ["ok", "5"], [5] as a number.
+        # A string is a sentence ("1984" is a novel), so a number numpy has already made text is one too.
         values = np.atleast_1d(model_input).tolist()
     elif isinstance(model_input, dict):
         if set(model_input) != {INPUT_COLUMN}:
@@ -137,8 +133,6 @@ def texts_from_input(model_input: Any, max_chars: int = MAX_CHARS) -> list[str]:
             raise bad_input(f"expected a flat list of sentences, sentence {i} is a {type(value).__name__}")
         if not isinstance(value, str):
             raise bad_input(f"sentence {i} is {type(value).__name__} {_short(value)}, expected a string")
-        if from_json_array and _LOOKS_CAST.fullmatch(value):
-            raise bad_input(f"sentence {i} is {value!r}: a JSON number or boolean is not a sentence, send strings only")
         if not value.strip():
             raise bad_input(f"sentence {i} is empty")
         total += len(value)
