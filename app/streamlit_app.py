@@ -26,6 +26,7 @@ from mtl.apps.webapp import (
     model_choices,
     model_description,
     pca_2d,
+    preselection,
     probability_frame,
     registered_choice,
     sentence_html,
@@ -62,6 +63,9 @@ def run(key: str, stamp: float, sentences: tuple[str, ...], pooling: str) -> dic
 side = st.sidebar
 side.header("Model")
 registered = model_choices(client)
+# an address may name the model to open with: ?model=models:/mtl-example@champion (or models:/NAME/VERSION)
+for key, value in preselection(st.query_params.get("model"), registered).items():
+    st.session_state.setdefault(key, value)
 cli = cli_choices(client, ROOT)
 backbones = backbone_choices()
 available = {"registered": registered, "cli": cli, "backbone": backbones}
@@ -165,11 +169,17 @@ embeddings = result["embeddings"]
 if len(sentences) > 1:
     st.subheader(f"Similarity (cosine, {result['pooling']} pooling)")
     frame = similarity_frame(sentences, embeddings)
-    base = alt.Chart(frame).encode(x=alt.X("b:N", sort=None, title=None), y=alt.Y("a:N", sort=None, title=None))
+    # rows named, columns numbered (level labels that never crowd), one fixed-height band per sentence, so 2 to 10
+    # sentences all read: with rotated names on both axes the labels took the height and two rows collapsed
+    base = alt.Chart(frame).encode(
+        x=alt.X("column:N", sort=None, title=None, axis=alt.Axis(orient="top", labelAngle=0)),
+        y=alt.Y("a:N", sort=None, title=None, axis=alt.Axis(labelLimit=280, labelOverlap=False)),
+        tooltip=[alt.Tooltip("a:N", title="row"), alt.Tooltip("b:N", title="column"), alt.Tooltip("cosine:Q", format=".3f")],
+    )
     heatmap = base.mark_rect().encode(color=alt.Color("cosine:Q", scale=alt.Scale(scheme="blues", domain=[-0.2, 1]))) + base.mark_text(
         fontSize=12
     ).encode(text=alt.Text("cosine:Q", format=".2f"), color=alt.condition("datum.cosine > 0.6", alt.value("white"), alt.value("black")))
-    st.altair_chart(heatmap.properties(height=45 * len(sentences) + 40), width="stretch")
+    st.altair_chart(heatmap.properties(height=alt.Step(34)), width="stretch")
 
 st.subheader(f"Embeddings ({embeddings.shape[1]} dimensions, {result['pooling']} pooling)")
 left, right = st.columns([3, 2])

@@ -72,6 +72,10 @@ DOCS_BEGIN = "<!-- results table: written by `python experiments/results.py docs
 DOCS_END = "<!-- end of results table -->"
 HEADLINE_BEGIN = "<!-- headline results: written by `python experiments/results.py docs`, edit the JSONs, not this -->"
 HEADLINE_END = "<!-- end of headline results -->"
+# the README's sample answer: the real-data model's answer to the sample sentences, as the evaluate stage recorded it
+SAMPLE = REPO / "metrics" / "real" / "sample.json"
+SAMPLE_BEGIN = "<!-- sample answer: written by `python experiments/results.py docs` from metrics/real/sample.json, edit nothing here -->"
+SAMPLE_END = "<!-- end of sample answer -->"
 
 # configuration -> what the table calls it, in table order; configurations not listed come after, by name
 LABELS = {
@@ -474,6 +478,33 @@ class Block:
 
 RESULTS_BLOCK = Block(DOCS_BEGIN, DOCS_END)
 HEADLINE_BLOCK = Block(HEADLINE_BEGIN, HEADLINE_END)
+SAMPLE_BLOCK = Block(SAMPLE_BEGIN, SAMPLE_END)
+
+
+def sample_answer(answers: list[dict]) -> str:
+    """The README's served answer, shortened: the first sentence's answer whole but for its words (the first one, then
+    ``...``), the others' text, label and entities; in a ``json`` code block. From ``metrics/real/sample.json``."""
+    def dumps(value) -> str:
+        return json.dumps(value, ensure_ascii=False)
+
+    first, *rest = answers
+    lines = ["```json", '{"predictions": [', f'  {{"text": {dumps(first["text"])},']
+    lines.append(f'   "sentence_label": {dumps(first["sentence_label"])}, "sentence_score": {dumps(first["sentence_score"])},')
+    lines.append(f'   "sentence_probs": {dumps(first["sentence_probs"])},')
+    lines.append(f'   "words": [{dumps(first["words"][0])}, ...],')
+    entities = [dumps(e) for e in first["entities"]]
+    lines.append('   "entities": [' + (",\n                ".join(entities)) + "],")
+    lines.append(f'   "truncated_words": {dumps(first["truncated_words"])}, "truncated_start": {dumps(first["truncated_start"])}}}' + ("," if rest else ""))
+    for i, answer in enumerate(rest):
+        lines.append(f'  {{"text": {dumps(answer["text"])}, "sentence_label": {dumps(answer["sentence_label"])}, ...,')
+        lines.append(f'   "entities": [{", ".join(dumps(e) for e in answer["entities"])}]}}' + ("," if i < len(rest) - 1 else ""))
+    lines += ["]}", "```"]
+    return "\n".join(lines)
+
+
+def sample_of(path: Path = SAMPLE) -> list[dict] | None:
+    """The recorded sample answers, or None before the pipeline has run."""
+    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def with_block(text: str, block: Block, body: str, where: str = "page") -> str:
@@ -524,16 +555,29 @@ def write_block(path: Path, block: Block, body: str) -> bool:
     return True
 
 
-def write_docs(folder: Path, docs_path: Path, readme_path: Path, embedded: Mapping | None = None) -> dict[Path, bool]:
-    """The current results' table into ``docs_path`` and their headline into ``readme_path``: which files changed.
-
-    Both files' markers are checked before either is written, so a page without its markers changes nothing.
-    """
+def generated_blocks(
+    folder: Path, docs_path: Path, readme_path: Path, embedded: Mapping | None = None, sample: list[dict] | None = None
+) -> list[tuple[Path, Block, str]]:
+    """Every generated block: (page, where in it, what it holds). The sample answer only once the pipeline recorded one."""
     results = results_of(folder)
-    pages = {docs_path: (RESULTS_BLOCK, report(results)), readme_path: (HEADLINE_BLOCK, headline(results, embedded))}
-    for path, (block, body) in pages.items():
+    blocks = [(docs_path, RESULTS_BLOCK, report(results)), (readme_path, HEADLINE_BLOCK, headline(results, embedded))]
+    if sample is not None:
+        blocks.append((readme_path, SAMPLE_BLOCK, sample_answer(sample)))
+    return blocks
+
+
+def write_docs(
+    folder: Path, docs_path: Path, readme_path: Path, embedded: Mapping | None = None, sample: list[dict] | None = None
+) -> dict[Path, bool]:
+    """The current results' table into ``docs_path``, their headline and the sample answer into ``readme_path``: which
+    files changed. Every page's markers are checked before any is written, so a page without them changes nothing."""
+    blocks = generated_blocks(folder, docs_path, readme_path, embedded, sample)
+    for path, block, body in blocks:
         with_block(path.read_text(), block, body, path.name)  # raises MarkerError before anything is written
-    return {path: write_block(path, block, body) for path, (block, body) in pages.items()}
+    changed: dict[Path, bool] = {}
+    for path, block, body in blocks:
+        changed[path] = write_block(path, block, body) or changed.get(path, False)
+    return changed
 
 
 def _leaves(tree: Mapping, prefix: str = "") -> dict[str, float]:
@@ -584,10 +628,9 @@ def check(folder: Path, docs_path: Path, readme_path: Path, embedded: Mapping | 
     from mtl.tracking.store import configure
 
     results = results_of(folder)
-    pages = {
-        docs_path: docs_disagreements(results, docs_path.read_text()),
-        readme_path: readme_disagreements(results, readme_path.read_text(), embedded),
-    }
+    pages: dict[Path, list[str]] = {docs_path: [], readme_path: []}
+    for path, block, body in generated_blocks(folder, docs_path, readme_path, embedded, sample_of()):
+        pages[path] += block_disagreements(path.read_text(), block, body)
     shown = [f"{path.name}: {problem}" for path, problems in pages.items() for problem in problems]
     configure(REPO)
     runs, skipped = mlflow_disagreements(results, MlflowClient())
@@ -625,7 +668,7 @@ def main() -> None:
         raise SystemExit(check(args.results_dir, args.docs, args.readme, embedded_default(args.metrics)))
     if args.command in ("docs", "readme"):
         try:
-            changed = write_docs(args.results_dir, args.docs, args.readme, embedded_default(args.metrics))
+            changed = write_docs(args.results_dir, args.docs, args.readme, embedded_default(args.metrics), sample_of())
         except MarkerError as error:
             raise SystemExit(str(error)) from None
         for path, rewritten in changed.items():

@@ -342,6 +342,33 @@ def test_the_readme_shows_the_headline_verbatim():
     assert results.readme_disagreements(results.results_of(results.RESULTS), readme, embedded) == []
 
 
+def test_the_readme_shows_the_pipelines_own_sample_answer():
+    """The README's served answer is generated from what evaluate recorded, metrics/real/sample.json: it cannot drift."""
+    sample = results.sample_of()
+    assert sample is not None, "metrics/real/sample.json is committed with the pipeline's other metrics"
+    from mtl.inference.samples import SAMPLE_SENTENCES
+
+    assert [a["text"] for a in sample] == list(SAMPLE_SENTENCES)
+    readme = (REPO / "README.md").read_text()
+    assert results.block_disagreements(readme, results.SAMPLE_BLOCK, results.sample_answer(sample)) == []
+    # and the README's curl asks exactly these sentences
+    assert all(sentence in readme.split(results.SAMPLE_BEGIN)[0] for sentence in SAMPLE_SENTENCES)
+
+
+def test_a_hand_edited_sample_answer_is_a_disagreement():
+    answers = [
+        {"text": "a b", "sentence_label": "x", "sentence_score": 0.5, "sentence_probs": {"x": 0.5, "y": 0.5},
+         "words": [{"word": "a", "start": 0, "end": 1, "tag": "O", "score": 0.9}], "entities": [], "truncated_words": 0, "truncated_start": None},
+        {"text": "c", "sentence_label": "y", "entities": [{"type": "T", "text": "c", "start": 0, "end": 1, "score": 0.7}]},
+    ]
+    body = results.sample_answer(answers)
+    assert body.startswith("```json") and body.endswith("```") and '"score": 0.7' in body
+    page = _page(results.SAMPLE_BLOCK, body)
+    assert results.block_disagreements(page, results.SAMPLE_BLOCK, body) == []
+    edited = page.replace('"sentence_score": 0.5', '"sentence_score": 0.9')
+    assert results.block_disagreements(edited, results.SAMPLE_BLOCK, body)
+
+
 def _page(block, body: str) -> str:
     return f"intro\n\n{block.begin}\n{body}\n{block.end}\n\nmore\n"
 

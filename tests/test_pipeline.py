@@ -56,7 +56,10 @@ def test_repro_writes_lock_metrics_and_plots(project):
     shown = json.loads(run_ok(["dvc", "metrics", "show", "--json"], root, env).stdout)
     # only the real-data summary is a DVC metric: alignment counts and the toy model stay out of the tables
     assert list(shown[""]["data"]) == ["metrics/real/metrics.json"]
-    assert json.loads((root / "metrics/example/metrics.json").read_text())["example"]["acc"] >= 0
+    # the example model learned: it passed a gate that a model which learned nothing fails
+    example = json.loads((root / "models/example/registered.json").read_text())
+    assert example["alias"] == "champion" and example["gate"]["passed"] and example["gate"]["thresholds"] == {"entity_f1": 0.5, "sentence_accuracy": 0.5}
+    assert all(check["value"] >= 0.5 for check in example["gate"]["checks"])
 
 
 def test_second_repro_runs_nothing(project):

@@ -129,3 +129,38 @@ def test_a_champion_set_before_moves_were_recorded_is_still_rolled_back_to(regis
     gate_version(NAME, new, scores(0.5, 0.5), DATA, THRESHOLDS, force="checked by hand")
     assert previous_champion(NAME) == old
     assert rollback(NAME) == (new, old) and _champion() == old
+
+
+def test_a_champion_scored_on_other_data_is_re_scored_on_the_candidates_sets(registry):
+    """Like with like: the champion's recorded 0.90 was on another dev set; on the candidate's it scores 0.80, and the
+    candidate's 0.85 beats that. Without re-scoring the two numbers are not comparable and the candidate fails."""
+    champion = registry()
+    gate_version(NAME, champion, scores(0.90, 0.84), {"sst2.dev": "old", "conll2003.validation": "b"}, THRESHOLDS, scoring="code-1")
+    asked = []
+
+    def rescore(version):
+        asked.append(version)
+        return scores(0.80, 0.84)
+
+    candidate = gate_version(NAME, registry(), scores(0.85, 0.84), DATA, THRESHOLDS, rescore=rescore, scoring="code-1")
+    assert asked == [champion] and candidate.alias == "champion" and candidate.champion_rescored == scores(0.80, 0.84)
+    assert [c.bound for c in candidate.decision.checks if c.kind == "champion"] == [0.84, 0.80]  # against the re-scored champion
+    # a rescore that cannot score the champion there (other labels): the recorded scores, on other data, fail the comparison
+    refused = gate_version(NAME, registry(), scores(0.99, 0.99), {"sst2.dev": "new", "conll2003.validation": "b"}, THRESHOLDS,
+                           rescore=lambda version: None, scoring="code-1")
+    assert refused.alias == "challenger" and "selection set differs" in refused.decision.failures[0]
+
+
+def test_a_champion_is_re_scored_when_other_code_scored_it_and_not_otherwise(registry):
+    champion = registry()
+    gate_version(NAME, champion, scores(0.85, 0.84), DATA, THRESHOLDS, scoring="code-1")
+    asked = []
+
+    def rescore(version):
+        asked.append(version)
+        return scores(0.85, 0.84)
+
+    gate_version(NAME, registry(), scores(0.85, 0.84), DATA, THRESHOLDS, rescore=rescore, scoring="code-1")
+    assert asked == []  # same sets, same scoring code: the recorded scores are like the candidate's
+    gate_version(NAME, registry(), scores(0.85, 0.84), DATA, THRESHOLDS, rescore=rescore, scoring="code-2")
+    assert len(asked) == 1  # the decoding or the metrics changed since the champion was scored

@@ -130,14 +130,29 @@ def test_a_stricter_gate_reruns_only_export_and_the_champion_keeps_serving(commi
     assert _registered(root)["gate"]["passed"] and len(client.search_model_versions("name='mtl-pipeline'")) == 1
 
 
-def test_a_model_scored_on_other_validation_data_never_replaces_the_champion(committed_copy):
+def test_a_champion_scored_on_other_validation_data_is_re_scored_before_the_comparison(committed_copy):
+    """Like with like: the candidate chose on 20 CoNLL validation sentences, the champion was scored on 24; export
+    re-scores the champion on the candidate's 20 with the current code and compares those numbers."""
+    from mtl.data.tables import read_tables
+    from mtl.registry.rescoring import rescore
+
     root, env = committed_copy
     champion = _registered(root)["version"]
     run_ok(["dvc", "exp", "run", "-S", "prepare.conll_validation=20"], root, env, timeout=1200)
     record = _registered(root)
-    assert record["alias"] == "challenger" and record["version"] != champion
-    assert any("selection set differs from the champion's" in f for f in record["gate"]["failures"])
-    assert str(_client(env).get_model_version_by_alias("mtl-pipeline", "champion").version) == champion
+    assert record["version"] != champion and record["champion_before"] == champion
+    rescored = record["gate"]["champion_rescored"]
+    assert rescored is not None and set(rescored) == {"sst2.dev.sentence_accuracy", "conll2003.validation.entity_f1"}
+    # the numbers compared are the champion's on the candidate's sets, as a fresh re-score gives them
+    _client(env)
+    assert rescore("mtl-pipeline", champion, read_tables(root / "data/prepared/real")) == pytest.approx(rescored)
+    bounds = {c["score"]: c["bound"] for c in record["gate"]["checks"] if c["kind"] == "champion"}
+    assert bounds == pytest.approx(rescored)
+    assert not any("selection set differs" in f for f in record["gate"]["failures"])
+    # the candidate is the champion's weights again (only the selection set changed): re-scored, it compares equal and
+    # passes, which it would not if either side's numbers were rounded differently (scores.json keeps 6 decimals)
+    assert {c["score"]: c["value"] for c in record["gate"]["checks"] if c["kind"] == "champion"} == rescored
+    assert record["gate"]["passed"] and record["alias"] == "champion"
 
 
 def test_exp_run_temp_finds_the_store_and_a_relative_raw_dir(project, tmp_path):
@@ -270,3 +285,18 @@ def test_rollback_after_a_forced_bad_release_brings_the_served_model_back(commit
     ]
     listing = run_ok(["mtl", "registry", "list", "mtl-pipeline"], root, env).stdout
     assert re.search(r"^\s+2\s+forced", listing, flags=re.M) and re.search(r"^\s+1\s+@champion\s+passed", listing, flags=re.M), listing
+
+
+def test_a_model_that_learned_nothing_becomes_challenger(committed_copy):
+    """The tiny pipeline's example gate has teeth: retrained with learning rates that change nothing, the model fails it."""
+    from tests.conftest import TINY_EXAMPLE_GATE
+
+    root, env = committed_copy
+    champion = _registered(root, "example")["version"]
+    run_ok(["dvc", "exp", "run", "-S", "train.sources.example.learning_rate=1e-12", "-S", "train.sources.example.head_learning_rate=1e-12"],
+           root, env, timeout=1200)
+    record = _registered(root, "example")
+    assert record["alias"] == "challenger" and record["version"] != champion and not record["gate"]["passed"]
+    failed = {c["score"]: c["value"] for c in record["gate"]["checks"] if c["kind"] == "threshold" and not c["passed"]}
+    assert failed and all(value < TINY_EXAMPLE_GATE for value in failed.values()), record["gate"]
+    assert str(_client(env).get_model_version_by_alias("mtl-example", "champion").version) == champion

@@ -22,6 +22,7 @@ from mtl.apps.webapp import (
     model_description,
     model_uri,
     pca_2d,
+    preselection,
     sentence_html,
     sentences_from_text,
     similarity_frame,
@@ -92,6 +93,25 @@ def test_thresholds_make_labels_uncertain_and_words_O():
     assert answer["words"][3]["tag"] == "B-WEATHER"  # the cached answer is not changed
 
 
+def test_an_address_can_name_the_registered_model_to_open_with():
+    registered = {"mtl-example": ["@champion", "@challenger", "2", "1"], "mtl-pipeline": ["@champion", "1"]}
+    assert preselection("models:/mtl-example@challenger", registered) == {
+        "source": "registered", "registered_name": "mtl-example", "registered_reference": "@challenger"
+    }
+    assert preselection("models:/mtl-pipeline/1", registered)["registered_reference"] == "1"
+    for nothing in (None, "", "models:/mtl-example/9", "models:/nope@champion", "models:/mtl-example", "dir:/tmp"):
+        assert preselection(nothing, registered) == {}, nothing
+
+
+def test_only_fine_tuned_models_are_listed_as_fine_tuned(make_tiny_model, tmp_path):
+    """The pipeline's own models/<source>/model are registered models, not `mtl fine-tune` outputs."""
+    from mtl.apps.webapp import cli_choices
+
+    for folder in ("models/real/model", "models/example/model", "models/mine"):
+        make_tiny_model().save(tmp_path / folder)
+    assert [c.label for c in cli_choices(None, tmp_path)] == ["models/mine"]
+
+
 def test_model_description_from_config_and_for_old_models(make_tiny_model):
     from mtl.data.readers import CONLL_TAGS, SST2_LABELS
 
@@ -116,10 +136,17 @@ def test_old_saved_model_without_data_source_loads(make_tiny_model, tmp_path):
     assert MultiTaskModel.load(tmp_path).config.data_source == ""
 
 
-def test_key_metrics_prefer_final_validation_scores():
-    metrics = {"sst2_validation_sentence_accuracy": 0.8504, "val_sst2_sentence_accuracy": 0.8, "train_loss": 0.3, "conll2003_test_entity_f1": 0.8}
-    assert key_metrics(metrics) == {"sst2_validation_sentence_accuracy": 0.85}
-    assert key_metrics({"val_example_entity_f1": 0.71234, "train_loss": 1.0}) == {"val_example_entity_f1": 0.712}
+def test_key_metrics_name_each_score_by_data_set_split_and_role():
+    metrics = {
+        "sst2_dev_sentence_accuracy": 0.8463, "sst2_validation_sentence_accuracy": 0.8440, "val_sst2_dev_sentence_accuracy": 0.8,
+        "conll2003_validation_entity_f1": 0.8643, "conll2003_validation_served_entity_f1": 0.8643, "val_conll2003_validation_entity_f1": 0.86,
+        "conll2003_test_entity_f1": 0.8315, "val_entity_f1": 0.8643, "train_loss": 0.3,
+    }
+    assert key_metrics(metrics) == {
+        "CoNLL validation F1 (chose)": 0.864, "CoNLL test F1 (held out)": 0.832,
+        "SST-2 dev accuracy (chose)": 0.846, "SST-2 validation accuracy (held out)": 0.844,
+    }
+    assert key_metrics({"example_validation_entity_f1": 0.71234, "train_loss": 1.0}) == {"example validation F1 (chose)": 0.712}
 
 
 def test_similarity_embeddings_and_projection():
@@ -187,13 +214,28 @@ def test_app_registered_model_says_what_its_labels_mean(app):
     assert at.selectbox(key="registered_name").value == REGISTERED
     assert at.selectbox(key="registered_reference").options[:1] == ["@champion"]
     sidebar = " ".join(c.value for c in at.sidebar.caption)
-    assert "version 1" in sidebar and markdown_text("example_validation_sentence_accuracy") in sidebar
+    assert "version 1" in sidebar and markdown_text("example validation accuracy (chose)") in sidebar
+    assert markdown_text("example test F1 (held out)") in sidebar
     page = _html(at)
     assert "Technology / Weather / Other (generated example data)" in page and "TECH / WEATHER spans" in page
     assert page.count('<div class="answer">') == 4 and 'class="legend"' in page and 'class="word"' in page
     # one probability chart per sentence, the similarity heatmap and the PCA projection
     assert _charts(at) == 4 + 2
     assert at.dataframe[0].value.shape == (4, 9)  # 8 dims + norm
+
+
+@pytest.mark.slow
+def test_app_opens_the_model_its_address_names(store, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("MTL_ROOT", str(store))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{store}/mlruns/mlflow.db")
+    at = AppTest.from_file(str(APP), default_timeout=180)
+    at.query_params["model"] = f"models:/{REGISTERED}/2"
+    at.run()
+    assert not at.exception, at.exception
+    assert at.radio(key="source").value == "registered" and at.selectbox(key="registered_reference").value == "2"
+    assert "version 2" in " ".join(c.value for c in at.sidebar.caption)
 
 
 @pytest.mark.slow

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -81,6 +82,15 @@ def _existing_model(text: str) -> Path:
     return path
 
 
+def _model_reference(text: str) -> str | Path:
+    """A saved model directory, or a registered model: ``models:/NAME@ALIAS`` or ``models:/NAME/VERSION``."""
+    if text.startswith("models:/"):
+        if not re.fullmatch(r"models:/[^/@]+(@[\w-]+|/\d+)", text):
+            raise argparse.ArgumentTypeError(f"{text}: a registered model is models:/NAME@ALIAS or models:/NAME/VERSION")
+        return text
+    return _existing_model(text)
+
+
 def _data_source(text: str) -> str:
     if text in ("example", "real") or Path(text).is_file():
         return text
@@ -101,8 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="encode sentences, print their similarity matrix and both tasks' predictions")
     _add_encoder_options(demo)
     demo.add_argument(
-        "--model_path", type=_existing_model,
-        help="a trained model directory; with --real-data the default is the mtl-pipeline @champion, else models/real/model; "
+        "--model_path", type=_model_reference,
+        help="a trained model directory, or models:/NAME@ALIAS or models:/NAME/VERSION; with --real-data the default is the mtl-pipeline @champion, else models/real/model; "
         "without a model the heads are untrained and their predictions are random",
     )
     demo.add_argument(
@@ -175,8 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict = sub.add_parser("predict", help="label your own sentences with a trained model")
     predict.add_argument("sentences", nargs="+", help="sentences to label (quote each one)")
     predict.add_argument(
-        "--model_path", type=_existing_model, default=None,
-        help="trained model directory (default: the mtl-pipeline @champion, which `make serve` serves, else models/real/model)",
+        "--model_path", type=_model_reference, default=None,
+        help="a trained model directory, or models:/NAME@ALIAS or models:/NAME/VERSION (default: the mtl-pipeline @champion, "
+        "which `make serve` serves, else models/real/model)",
     )
     predict.add_argument("--json", action="store_true", help="print the full answers as JSON")
     predict.add_argument(
@@ -270,7 +281,6 @@ def _demo(args: argparse.Namespace) -> None:
     from mtl.apps.examples import DEMO_SENTENCES, REAL_DEMO_SENTENCES
     from mtl.inference.predict import predict_texts
     from mtl.model.encoder import cosine_similarity
-    from mtl.model.multitask import MultiTaskModel
 
     sentences = REAL_DEMO_SENTENCES if args.real_data else DEMO_SENTENCES
     if args.real_data:
@@ -287,7 +297,10 @@ def _demo(args: argparse.Namespace) -> None:
               "         the heads are untrained and their predictions are random. Run `make run` to train one.\n", file=sys.stderr)
         model = _untrained(args, "real")
     elif args.model_path:
-        model = MultiTaskModel.load(args.model_path)
+        from mtl.registry.loading import load_reference
+
+        model, where = load_reference(args.model_path)
+        print(f"model: {where}\n")
     else:
         model = _untrained(args, "example")
         print("note: no --model_path, so both heads are untrained and their predictions are random\n")
@@ -471,7 +484,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 print("\n".join(f"{name}: {url}" for name, url in experiment_links(".", args.host).items()))
             else:
                 print("\n".join(summary_lines(".", args.host, args.port)))
-    except (DataError, FileNotFoundError, ParamsError) as err:
+    except (DataError, FileNotFoundError, LookupError, ParamsError) as err:
         # a bad row in the user's data (file:line), data that is not there, or more rows asked than it has
         # (--max_train_rows past what SST-2 train leaves after its dev split): one line, no traceback
         raise SystemExit(f"mtl {args.command}: error: {err}") from None

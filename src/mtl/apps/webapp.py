@@ -11,6 +11,7 @@ strings are data, never markup.
 from __future__ import annotations
 
 import html
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -20,6 +21,8 @@ import numpy as np
 import pandas as pd
 
 from mtl.apps.examples import DEMO_SENTENCES, REAL_DEMO_SENTENCES
+from mtl.config.params import DATA_SOURCES
+from mtl.pipeline.stage import Paths
 from mtl.registry.loading import load_registered
 from mtl.registry.versions import resolve
 from mtl.text.entities import keep_confident
@@ -76,16 +79,33 @@ def run_date(start_time_ms: int | None) -> str:
     return datetime.fromtimestamp(start_time_ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def key_metrics(metrics: dict[str, float]) -> dict[str, float]:
-    """The validation scores worth a glance: each data set's sentence accuracy and entity F1.
+_FINAL_SCORE = re.compile(r"(?P<dataset>.+)_(?P<split>train|dev|validation|test)_(?P<metric>sentence_accuracy|entity_f1)")
+_SCORE_TITLES = {"sentence_accuracy": "accuracy", "entity_f1": "F1"}
 
-    The pipeline logs final scores as ``<dataset>_validation_<metric>``; a CLI run logs per-epoch
-    ``val_<dataset>_<metric>`` (the latest epoch's value), used when the final ones are absent.
+
+def key_metrics(metrics: dict[str, float]) -> dict[str, float]:
+    """A run's final scores worth a glance, under plain names: each data set's sentence accuracy and entity F1 on its
+    selection split ("SST-2 dev accuracy (chose)") and on its held-out splits ("CoNLL test F1 (held out)").
+
+    Read from the scores evaluate and ``mtl fine-tune`` log, ``<dataset>_<split>_<metric>`` (the served F1, the
+    per-epoch ``val_*`` and the runs table's headline names are the same figures again, left out).
     """
-    wanted = ("sentence_accuracy", "entity_f1")
-    final = {k: v for k, v in metrics.items() if "_validation_" in k and k.endswith(wanted)}
-    chosen = final or {k: v for k, v in metrics.items() if k.startswith("val_") and k.endswith(wanted)}
-    return {k: round(float(v), 3) for k, v in sorted(chosen.items())}
+    from mtl.data.sources import DATASET_TITLES
+    from mtl.data.splits import selection_split
+
+    found: dict[str, dict[str, dict[str, float]]] = {}
+    for key, value in metrics.items():
+        match = None if key.startswith("val_") else _FINAL_SCORE.fullmatch(key)  # val_*: per epoch, not final
+        if match and match["split"] != "train":
+            found.setdefault(match["dataset"], {}).setdefault(match["split"], {})[match["metric"]] = float(value)
+    shown: dict[str, float] = {}
+    for dataset, splits in sorted(found.items()):
+        chose = selection_split(splits)
+        for split in sorted(splits, key=lambda s: s != chose):
+            role = "chose" if split == chose else "held out"
+            for metric, value in splits[split].items():
+                shown[f"{DATASET_TITLES.get(dataset, dataset)} {split} {_SCORE_TITLES[metric]} ({role})"] = round(value, 3)
+    return shown
 
 
 def registered_choice(client, name: str, reference: str) -> ModelChoice:
@@ -107,7 +127,8 @@ def _is_model_dir(path: Path) -> bool:
 
 def cli_choices(client, root: str | Path) -> list[ModelChoice]:
     """Models fine-tuned with ``mtl fine-tune``: the runs of experiment ``mtl-cli`` whose saved model still
-    exists (newest first), then any other saved model directory under ``<root>/models``.
+    exists (newest first), then any other saved model directory under ``<root>/models`` but the pipeline's own
+    (``models/<source>/model``: those are registered, and listed as registered models).
 
     Nothing here comes from a typed path: the app offers only what these two places list.
     """
@@ -134,6 +155,7 @@ def cli_choices(client, root: str | Path) -> list[ModelChoice]:
             }
             choices.append(ModelChoice("cli", f"dir:{path}", f"{shown} ({run.info.run_name}, {details['run_date']})", details))
     models = root / "models"
+    seen.update((root / Paths(source).model).resolve() for source in DATA_SOURCES)
     if models.is_dir():
         for config in sorted(models.glob("**/config.json")):
             path = config.parent.resolve()
@@ -142,6 +164,17 @@ def cli_choices(client, root: str | Path) -> list[ModelChoice]:
             seen.add(path)
             choices.append(ModelChoice("cli", f"dir:{path}", str(path.relative_to(root)), {"path": str(path)}))
     return choices
+
+
+def preselection(model: str | None, registered: dict[str, list[str]]) -> dict[str, str]:
+    """The sidebar's choices for an address that names a model (``?model=models:/NAME@ALIAS`` or ``models:/NAME/VERSION``):
+    the widget keys and values to start from, or {} when it names nothing the registry lists."""
+    from mtl.registry.loading import registered_reference
+
+    parsed = registered_reference(model) if model else None
+    if parsed is None or parsed[1] not in registered.get(parsed[0], []):
+        return {}
+    return {"source": "registered", "registered_name": parsed[0], "registered_reference": parsed[1]}
 
 
 def backbone_choices() -> list[ModelChoice]:
@@ -339,13 +372,18 @@ def short_names(sentences: list[str], width: int = 32) -> list[str]:
 
 
 def similarity_frame(sentences: list[str], embeddings: np.ndarray) -> pd.DataFrame:
-    """The cosine similarity matrix in long form (``a``, ``b``, ``cosine``), as a heatmap wants it."""
+    """The cosine similarity matrix in long form, as a heatmap wants it: row ``a`` and column ``b`` by short name,
+    ``column`` by number alone (the heatmap's top axis: numbers stay level and legible at any count), ``cosine``."""
     from mtl.model.encoder import cosine_similarity
 
     names = short_names(sentences)
     matrix = cosine_similarity(embeddings, embeddings)
     return pd.DataFrame(
-        [{"a": names[i], "b": names[j], "cosine": round(float(matrix[i, j]), 3)} for i in range(len(names)) for j in range(len(names))]
+        [
+            {"a": names[i], "b": names[j], "column": str(j + 1), "cosine": round(float(matrix[i, j]), 3)}
+            for i in range(len(names))
+            for j in range(len(names))
+        ]
     )
 
 

@@ -27,6 +27,8 @@ LABEL_SETS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 # What each data source's labels mean, for people: (sentence task, token task). "custom" is the user's own
 # JSONL in the example-data format (``mtl fine-tune --data PATH``), so it shares the example label sets.
+# Data sets as people name them (scores in the app, "SST-2 dev accuracy (chose)"); an unknown one shows as it is.
+DATASET_TITLES: dict[str, str] = {"sst2": "SST-2", "conll2003": "CoNLL", "example": "example", "custom": "your data"}
 TASK_DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "real": ("SST-2 movie-review sentiment", "CoNLL-2003 named entities"),
     "example": ("Technology / Weather / Other (generated example data)", "TECH / WEATHER spans (generated example data)"),

@@ -96,6 +96,12 @@ def headline(metrics: dict) -> dict[str, float]:
     return flat
 
 
+def recorded_headline(metrics: dict) -> dict[str, float]:
+    """``headline(metrics)`` as ``scores.json`` records it, to 6 decimals: every score the gate compares is made this way,
+    a candidate's from ``scores.json`` and a re-scored champion's alike, so equal models compare equal."""
+    return {k: round(v, 6) for k, v in headline(metrics).items()}
+
+
 def selection_score(per_set: dict[str, dict], tasks: Sequence[str] = ("sentence", "token")) -> float:
     """One number to pick the best epoch: the mean over sets of sentence accuracy and entity F1, for ``tasks`` only.
 
@@ -120,7 +126,7 @@ def score_tables(model: MultiTaskModel, tables: dict, batch_size: int) -> tuple[
         if split == "train":
             continue
         result = evaluate_table(model, table, batch_size)
-        entry = {k: round(v, 6) for k, v in headline(result).items()}
+        entry = recorded_headline(result)
         if "token" in result:
             entry["per_type_f1"] = {k: round(v["f1"], 6) for k, v in result["token"]["per_type"].items()}
             # the same sentences as a user sends them: joined plain text in, entities matched by character span

@@ -19,7 +19,8 @@ from mtl.data.tables import read_tables, selection_fingerprints
 from mtl.pipeline.stage import Paths, log
 from mtl.registry import gate, versions
 from mtl.registry.promotion import gate_version
-from mtl.registry.pyfunc import code_hash, log_pyfunc
+from mtl.registry.pyfunc import code_hash, log_pyfunc, scoring_hash
+from mtl.registry.rescoring import rescore
 from mtl.tracking.runs import find_run
 from mtl.tracking.store import configure
 
@@ -48,7 +49,8 @@ def run(source: str, cfg: ExportConfig) -> dict:
     settings = cfg.for_source(source)
     name = settings.name
     scores = gate.selection_scores(json.loads(paths.scores.read_text()))
-    fingerprints = selection_fingerprints(read_tables(paths.prepared))
+    prepared = read_tables(paths.prepared)
+    fingerprints = selection_fingerprints(prepared)
     configure()
     client = MlflowClient()
     model_hash = dir_hash(paths.model)  # reads every weight file: once per run
@@ -65,7 +67,10 @@ def run(source: str, cfg: ExportConfig) -> dict:
         if os.environ.get(FAIL_AFTER_LOG):
             raise RuntimeError(f"{FAIL_AFTER_LOG} is set: failing after registering version {version.version}")
     thresholds = settings.gate.thresholds()
-    outcome = gate_version(name, version.version, scores, fingerprints, thresholds, cfg.tolerance, by=f"export@{source}")
+    outcome = gate_version(
+        name, version.version, scores, fingerprints, thresholds, cfg.tolerance, by=f"export@{source}",
+        rescore=lambda champion: rescore(name, champion, prepared), scoring=scoring_hash(),
+    )
     decision = outcome.decision
     # tags, not params: a gate change re-runs export, and MLflow params are write-once per run
     client.set_tag(run_id, "gate.passed", str(decision.promote).lower())
@@ -80,7 +85,10 @@ def run(source: str, cfg: ExportConfig) -> dict:
         "model_uri": f"models:/{name}@{outcome.alias}",
         "run_id": run_id,
         "champion_before": outcome.champion_before,
-        "gate": {"thresholds": thresholds, "tolerance": cfg.tolerance, "kept_champion": outcome.kept, **decision.as_dict()},
+        "gate": {
+            "thresholds": thresholds, "tolerance": cfg.tolerance, "kept_champion": outcome.kept,
+            "champion_rescored": outcome.champion_rescored, **decision.as_dict(),
+        },
     }
     write_json(paths.registered, record)
     write_json(stamp_path(source), {"model_name": name, "model_hash": model_hash, "code_hash": code})

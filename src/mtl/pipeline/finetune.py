@@ -23,7 +23,8 @@ from mtl.evaluation.evaluate import score_tables
 from mtl.model.multitask import MultiTaskModel
 from mtl.registry.gate import selection_scores
 from mtl.registry.promotion import gate_version
-from mtl.registry.pyfunc import code_hash, log_pyfunc
+from mtl.registry.pyfunc import code_hash, log_pyfunc, scoring_hash
+from mtl.registry.rescoring import rescore
 from mtl.registry.versions import CODE_TAG
 from mtl.tracking.metrics import headline_metrics, log_epoch, score_metrics
 from mtl.tracking.runs import CLI_EXPERIMENT, MODEL_DIR_TAG, SOURCE_TAG, flatten, git_commit
@@ -98,7 +99,8 @@ def fine_tune(
             version = str(info.registered_model_version)
             MlflowClient().set_model_version_tag(register, version, CODE_TAG, code_hash())
             gated = gate_version(
-                register, version, selection_scores(scores), selection_fingerprints(tables), thresholds or {}, tolerance, by="mtl fine-tune"
+                register, version, selection_scores(scores), selection_fingerprints(tables), thresholds or {}, tolerance,
+                by="mtl fine-tune", rescore=lambda champion: rescore(register, champion, tables), scoring=scoring_hash(),
             )
             outcome.update(version=version, gate=gated)
             mlflow.set_tag("registered_model", f"{register} version {version}")

@@ -69,6 +69,11 @@ class Paths:
         return Path("metrics") / self.source / "metrics.json"
 
     @property
+    def sample(self) -> Path:
+        # the model's answer to the sample sentences (mtl.inference.samples): the README shows the real source's
+        return Path("metrics") / self.source / "sample.json"
+
+    @property
     def plots(self) -> Path:
         return Path("plots") / self.source
 

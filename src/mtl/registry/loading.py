@@ -6,13 +6,16 @@ web app, so they all answer with the model ``make serve`` serves.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from mtl.model.multitask import MultiTaskModel
 from mtl.registry.pyfunc import MODEL_ARTIFACT
-from mtl.registry.versions import CHAMPION, aliased
+from mtl.registry.versions import CHAMPION, aliased, resolve
 from mtl.tracking.store import configure, has_store
 
+# a registered model by name and alias, or name and version
+MODEL_URI = re.compile(r"models:/([^/@]+)(?:@([\w-]+)|/(\d+))")
 REGISTERED_MODEL = "mtl-pipeline"  # the real-data model's registered name (params.yaml: export.models.real.name)
 # the pipeline's saved real-data model, used when no champion is registered yet
 DEFAULT_MODEL_DIRS = (Path("models/real/model"),)
@@ -46,10 +49,33 @@ def champion_model(name: str = REGISTERED_MODEL, root: str | Path = ".") -> tupl
     return load_registered(reference), f"{reference} (@{CHAMPION})"
 
 
-def find_trained_model(model_path: Path | None, root: str | Path = ".") -> tuple[MultiTaskModel, str] | None:
-    """The model to answer with: ``model_path``, else the real-data champion, else a saved pipeline model; None if none exists."""
+def registered_reference(text: str) -> tuple[str, str] | None:
+    """``(name, "@alias" or "version")`` of ``models:/NAME@ALIAS`` or ``models:/NAME/VERSION``; None for anything else."""
+    match = MODEL_URI.fullmatch(text)
+    if match is None:
+        return None
+    name, alias, version = match.groups()
+    return name, f"@{alias}" if alias else version
+
+
+def load_reference(reference: str | Path, root: str | Path = ".") -> tuple[MultiTaskModel, str]:
+    """A model by what a user names: a saved model directory, ``models:/NAME@ALIAS`` or ``models:/NAME/VERSION``
+    (the project's store); returns it and where it came from, the alias resolved to its version."""
+    parsed = registered_reference(str(reference))
+    if parsed is None:
+        return MultiTaskModel.load(reference), str(reference)
+    name, ref = parsed
+    configure(root)
+    number = resolve(name, ref)
+    where = f"models:/{name}/{number}" + (f" ({ref})" if ref.startswith("@") else "")
+    return load_registered(f"models:/{name}/{number}"), where
+
+
+def find_trained_model(model_path: str | Path | None, root: str | Path = ".") -> tuple[MultiTaskModel, str] | None:
+    """The model to answer with: ``model_path`` (a directory or a registered model URI, ``load_reference``), else the
+    real-data champion, else a saved pipeline model; None if none exists."""
     if model_path is not None:
-        return MultiTaskModel.load(model_path), str(model_path)
+        return load_reference(model_path, root)
     found = champion_model(root=root)
     if found is not None:
         return found

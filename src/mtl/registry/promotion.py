@@ -21,7 +21,7 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,7 +31,7 @@ from mlflow.tracking import MlflowClient
 
 from mtl.config.paths import project_root
 from mtl.registry.gate import Decision, decide, scored_set
-from mtl.registry.versions import CHALLENGER, CHAMPION, FORCED_TAG, KEPT_TAG, aliased, record, recorded_scores
+from mtl.registry.versions import CHALLENGER, CHAMPION, FORCED_TAG, KEPT_TAG, SCORING_TAG, aliased, record, recorded_scores
 from mtl.tracking.store import DEFAULT_STORE, tracking_uri
 
 MOVE_TAG = "mtl.alias_move."  # registered-model tag prefix, one tag per move: ``mtl.alias_move.000007``
@@ -51,6 +51,7 @@ class Outcome:
     champion_before: str | None
     kept: bool = False  # it was @champion, failed the gate, and kept the alias
     forced: str | None = None  # the reason, when it was promoted without passing
+    champion_rescored: dict[str, float] | None = None  # the champion's scores on this version's sets, when re-scored
 
     def describe(self, name: str) -> str:
         """One line for logs: what happened to ``name`` version ``version`` and which check decided it."""
@@ -105,6 +106,13 @@ def _comparison(champion, fingerprints: Mapping[str, str]) -> tuple[dict[str, fl
     return scores, {s: data.get(scored_set(s)) == fingerprints.get(scored_set(s)) for s in scores}
 
 
+def needs_rescoring(champion, fingerprints: Mapping[str, str], scoring: str | None) -> bool:
+    """Whether the champion's recorded scores are not like the candidate's: other selection sets, or other scoring code."""
+    scores, same_sets = _comparison(champion, fingerprints)
+    recorded_with = (champion.tags or {}).get(SCORING_TAG)
+    return not all(same_sets.values()) or set(map(scored_set, scores)) != set(fingerprints) or (scoring is not None and recorded_with != scoring)
+
+
 def gate_version(
     name: str,
     version: str,
@@ -114,10 +122,18 @@ def gate_version(
     tolerance: float = 0.0,
     force: str | None = None,
     by: str = "export",
+    rescore: Callable[[str], Mapping[str, float] | None] | None = None,
+    scoring: str | None = None,
 ) -> Outcome:
     """Judge ``name`` version ``version`` by the gate against the current champion and move the aliases: only ever to a
     version that passes, or with ``force`` (a reason, recorded). ``scores`` and ``fingerprints`` are the version's
-    selection scores and sets (``mtl.registry.gate.selection_scores``); they are tagged on the version."""
+    selection scores and sets (``mtl.registry.gate.selection_scores``); they are tagged on the version, with
+    ``scoring``, the hash of the code that made them (``mtl.registry.pyfunc.scoring_hash``).
+
+    Like with like: when the champion's recorded scores came from other selection sets or other scoring code,
+    ``rescore(champion_version)`` gives its scores on this version's sets with this code
+    (``mtl.registry.rescoring.rescore``), and the gate compares those. If it cannot (None, or no ``rescore``), the
+    recorded scores are compared, and a score on other data fails (``mtl.registry.gate.decide``)."""
     version = str(version)
     with registry_lock():
         champion = aliased(name, CHAMPION)  # read under the lock: another export may have just moved it
@@ -125,10 +141,18 @@ def gate_version(
             time.sleep(float(os.environ[PAUSE_ENV]))
         before = None if champion is None else str(champion.version)
         # a version is not compared with itself: re-gating the champion asks only whether it meets the thresholds
-        champion_scores, comparable = _comparison(None if before == version else champion, fingerprints)
+        rival = None if before == version else champion
+        champion_scores, comparable = _comparison(rival, fingerprints)
+        rescored = None
+        if rival is not None and rescore is not None and needs_rescoring(rival, fingerprints, scoring):
+            rescored = rescore(str(rival.version))
+            if rescored is not None:
+                champion_scores, comparable = dict(rescored), None
         decision = decide(scores, thresholds, champion_scores, tolerance, comparable)
         client = MlflowClient()
         record(client.get_model_version(name, version), scores, fingerprints, decision)
+        if scoring is not None:
+            client.set_model_version_tag(name, version, SCORING_TAG, scoring)
         if decision.promote or force:
             why = f"forced by {by}: {force}" if force and not decision.promote else f"passed the gate ({by})"
             _move(name, CHAMPION, version, why, "forced" if force and not decision.promote else "gate")
@@ -137,12 +161,12 @@ def gate_version(
             held = aliased(name, CHALLENGER)
             if held is not None and str(held.version) == version:
                 client.delete_registered_model_alias(name, CHALLENGER)
-            return Outcome(version, CHAMPION, decision, before, forced=force if not decision.promote else None)
+            return Outcome(version, CHAMPION, decision, before, forced=force if not decision.promote else None, champion_rescored=rescored)
         if before == version:
             client.set_model_version_tag(name, version, KEPT_TAG, "; ".join(decision.failures)[:5000])
             return Outcome(version, CHAMPION, decision, before, kept=True)
         _move(name, CHALLENGER, version, f"failed the gate ({by}): {'; '.join(decision.failures)}"[:1000], "gate")
-        return Outcome(version, CHALLENGER, decision, before)
+        return Outcome(version, CHALLENGER, decision, before, champion_rescored=rescored)
 
 
 def previous_champion(name: str) -> str | None:

@@ -25,6 +25,7 @@ from mlflow.types import ParamSchema, ParamSpec
 from mtl.config.options import check_precision, check_runtime, check_runtime_precision
 from mtl.inference.onnx import onnx_model_dir
 from mtl.inference.predict import predict_texts
+from mtl.inference.samples import SAMPLE_SENTENCES
 from mtl.model.multitask import MultiTaskModel
 from mtl.runtime.engines import RUNTIME_ENV, default_runtime, onnx_path
 
@@ -56,7 +57,7 @@ MODEL_ARTIFACT = "model"  # the saved model directory's name among the MLflow mo
 PACKAGE = Path(__file__).resolve().parents[1]
 # Logged with every model: MLflow shows it (and a ready request body, serving_input_example.json) on the
 # model's page, and predicts it through the serving path once before the version is registered.
-INPUT_EXAMPLE = ["Apple unveiled a faster laptop chip in California.", "Heavy rain is expected tomorrow."]
+INPUT_EXAMPLE = list(SAMPLE_SENTENCES)
 
 
 class BadInput(MlflowException):
@@ -221,13 +222,25 @@ def pip_requirements() -> list[str]:
     return [f"{name}=={version(name)}" for name in names]
 
 
-def code_hash() -> str:
-    """md5 of the package's Python sources: the code every logged model ships (``code_paths``)."""
+# The layers that turn a model and a table into scores: a version scored by other code than these is re-scored
+# before the gate compares it (mtl.registry.promotion).
+SCORING_LAYERS: tuple[str, ...] = ("config", "text", "data", "runtime", "model", "inference", "evaluation")
+
+
+def code_hash(layers: tuple[str, ...] | None = None) -> str:
+    """md5 of the package's Python sources (the code every logged model ships, ``code_paths``), or of ``layers`` only."""
     package = PACKAGE
     digest = hashlib.md5()
     for file in sorted(package.rglob("*.py")):
-        digest.update(file.relative_to(package).as_posix().encode() + b"\0" + file.read_bytes())
+        relative = file.relative_to(package)
+        if layers is None or relative.parts[0] in layers:
+            digest.update(relative.as_posix().encode() + b"\0" + file.read_bytes())
     return digest.hexdigest()
+
+
+def scoring_hash() -> str:
+    """md5 of the scoring code (``SCORING_LAYERS``): recorded on every version, so the gate knows how its scores were made."""
+    return code_hash(SCORING_LAYERS)
 
 
 def log_pyfunc(

@@ -22,6 +22,7 @@ DATA_TAG = "selection_md5."  # version tag prefix: a fingerprint of each selecti
 # CoNLL-2003 (on SST-2 it was chosen on another split, which the gate never compares: mtl.registry.gate.decide).
 LEGACY_DATA_TAG = "validation_md5."
 CODE_TAG = "mtl.code_md5"  # the md5 of the package code the version ships
+SCORING_TAG = "mtl.scoring_md5"  # the md5 of the code that scored it (mtl.registry.pyfunc.scoring_hash)
 PASSED_TAG = "gate.passed"  # "true" or "false": the gate's last verdict on the version
 KEPT_TAG = "gate.kept_champion"  # it failed the gate while @champion, and kept the alias; the value is the failed check
 FORCED_TAG = "gate.forced"  # promoted without passing the gate; the value is the reason given
