@@ -139,12 +139,36 @@ def quiet_transformers() -> None:
     hf_logging.disable_progress_bar()
 
 
-def load_tokenizer(name: str) -> PreTrainedTokenizerBase:
-    """The (fast) tokenizer of backbone ``name``, from a local copy when one is installed."""
+def _byte_level_without_prefix_space(tokenizer: PreTrainedTokenizerBase) -> bool:
+    """Whether a fast tokenizer pre-tokenizes byte-level (RoBERTa, GPT-2, ...) without a space before the first word."""
+    import json
+
+    def parts(node: dict | None) -> list[dict]:
+        if not node:
+            return []
+        return [p for child in node.get("pretokenizers", []) for p in parts(child)] if node.get("type") == "Sequence" else [node]
+
+    pre = json.loads(tokenizer.backend_tokenizer.to_str()).get("pre_tokenizer")
+    return any(p.get("type") == "ByteLevel" and not p.get("add_prefix_space") for p in parts(pre))
+
+
+def tokenizer_at(location: str) -> PreTrainedTokenizerBase:
+    """The fast tokenizer saved at ``location`` (a directory or a Hub id), ready for words: every tokenisation here is
+    of pre-split words (``is_split_into_words``), and a byte-level BPE tokenizer (RoBERTa's, GPT-2's) marks a word
+    that follows a space with its own pieces ("Ġunveiled"), so it is loaded with ``add_prefix_space=True`` or every
+    word would be tokenised as if it began the text. WordPiece tokenizers (BERT's, MiniLM's) are loaded as they are."""
     from transformers import AutoTokenizer
 
     quiet_transformers()
-    return AutoTokenizer.from_pretrained(resolve_backbone(name), use_fast=True)
+    tokenizer = AutoTokenizer.from_pretrained(location, use_fast=True)
+    if _byte_level_without_prefix_space(tokenizer):
+        tokenizer = AutoTokenizer.from_pretrained(location, use_fast=True, add_prefix_space=True)
+    return tokenizer
+
+
+def load_tokenizer(name: str) -> PreTrainedTokenizerBase:
+    """The (fast) tokenizer of backbone ``name``, from a local copy when one is installed (``tokenizer_at``)."""
+    return tokenizer_at(resolve_backbone(name))
 
 
 def load_backbone(name: str) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:

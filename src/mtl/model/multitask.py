@@ -10,10 +10,10 @@ from typing import NamedTuple
 import torch
 from safetensors.torch import load_model, save_model
 from torch import nn
-from transformers import AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from mtl.config.model import ModelConfig
-from mtl.model.backbones import backbone_from_config, load_backbone, quiet_transformers
+from mtl.model.backbones import backbone_from_config, load_backbone, quiet_transformers, tokenizer_at
 from mtl.model.encoder import SentenceEncoder
 from mtl.model.heads import SentenceHead, TokenHead
 from mtl.text.shapes import NONE, SHAPES, piece_shapes
@@ -119,7 +119,7 @@ class MultiTaskModel(nn.Module):
         encoder_config = raw.pop("encoder")
         config = ModelConfig.from_saved(raw, labels["sentence"], labels["token"])
         quiet_transformers()
-        model = cls(config, backbone_from_config(encoder_config), AutoTokenizer.from_pretrained(str(directory)))
+        model = cls(config, backbone_from_config(encoder_config), tokenizer_at(str(directory)))
         load_model(model, str(directory / WEIGHTS), device=str(device))
         # the exported ONNX graphs, if built, sit beside the weights (``mtl.runtime.engines``)
         model.encoder.onnx_dir = directory
