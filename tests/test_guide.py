@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -61,3 +62,28 @@ def test_scripts_are_executable_and_thin():
     assert "export STREAMLIT_SERVER_HEADLESS=true" in streamlit and "STREAMLIT_WATCH_EXCLUDE_MODULES=torch" in streamlit
     assert '--server.address "${HOST:-127.0.0.1}"' in streamlit  # 127.0.0.1 unless HOST says otherwise
     assert "make setup" in (REPO / "init_project.sh").read_text()
+
+
+def test_inside_an_active_conda_environment_setup_installs_into_it(tmp_path):
+    """The guide's `conda activate fetch` then `./init_project.sh`: no second environment, and it says where it went."""
+    import shutil
+    import subprocess
+    import venv
+
+    fake = tmp_path / "envs" / "fetch"  # a venv stands in for the conda environment: CONDA_PREFIX is all conda sets here
+    venv.create(fake)
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("Makefile", "init_project.sh", "pyproject.toml"):
+        shutil.copy2(REPO / name, project / name)
+    env = {**{k: v for k, v in os.environ.items() if k != "CONDA_PREFIX"}, "CONDA_PREFIX": str(fake)}
+    planned = subprocess.run(["make", "-n", "setup"], cwd=project, env=env, capture_output=True, text=True, check=True).stdout
+    assert f"{fake}/bin/python -m pip install" in planned and ".venv" not in planned, planned
+    assert f"installing into the active conda environment {fake}" in planned
+    (fake / ".installed").touch()  # installed already (make's stamp, newer than pyproject.toml): setup only reports
+    done = subprocess.run(["./init_project.sh"], cwd=project, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert f"installed into the active conda environment {fake}" in done.stdout and not (project / ".venv").exists()
+    # without conda, the same commands make and use .venv
+    plain = {k: v for k, v in os.environ.items() if k != "CONDA_PREFIX"}
+    assert "python3 -m venv .venv" in subprocess.run(["make", "-n", "setup"], cwd=project, env=plain, capture_output=True, text=True).stdout
