@@ -70,19 +70,21 @@ test-fast: install
 # opt-in, a few minutes: PostgreSQL + `mlflow server` on it + the tiny pipeline + `mlflow models serve`, all on 127.0.0.1.
 # Needs initdb/pg_ctl/psql; as root without them it installs Debian's postgresql package.
 test-postgres: install
-	$(PY) -m pip install -q -e ".[dev,postgres]"
 	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
 		|| { [ "$$(id -u)" = 0 ] && apt-get update -q && apt-get install -y -q postgresql; } \
 		|| { echo "test-postgres needs PostgreSQL (initdb, pg_ctl, psql): apt-get install postgresql" >&2; exit 1; }
+	$(PY) -m pip install -q -e ".[dev,postgres]"
 	PATH="$(BIN):$$PATH" MTL_TEST_POSTGRES=1 $(PY) -m pytest -m postgres tests/test_postgres.py
 
 # MLflow draws a download progress bar when the server fetches the model: carriage returns that fill a
 # server log with one unreadable line, so it is off here (the user guide's plain command still shows it)
 serve: install
+	@$(PY) -m mtl.tracking.store  # a store of another MLflow version stops here, before MLflow migrates it in place
 	PATH="$(BIN):$$PATH" MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR=false mlflow models serve -m "models:/$(MODEL)@champion" --env-manager local -h $(HOST) -p $(PORT) --workers $(WORKERS)
 
 # each pipeline experiment's runs, with the headline scores as columns (mtl.tracking.ui), are printed first
 ui: install
+	@$(PY) -m mtl.tracking.store
 	@PATH="$(BIN):$$PATH" mtl summary --links --host $(HOST)
 	PATH="$(BIN):$$PATH" mlflow ui --backend-store-uri "$(MLFLOW_TRACKING_URI)" -h $(HOST) -p 5000
 

@@ -11,6 +11,7 @@ import altair as alt
 import streamlit as st
 from mlflow.tracking import MlflowClient
 
+from mtl.apps.hints import HOW_TO_TRAIN, NO_TRAINED_MODEL
 from mtl.apps.webapp import (
     EXAMPLES,
     SOURCE_TITLES,
@@ -121,6 +122,14 @@ if loaded.trained:
             f"The sentence head was trained on {md(about['pooling'])} pooling and keeps using it; "
             f"the {pooling} pooling chosen here changes the embeddings and similarity below."
         )
+elif not registered and not cli:
+    # a first visit before any training: say what the page lacks and how to get it, not only which backbone this is
+    st.warning(
+        f"**{NO_TRAINED_MODEL.capitalize()}.** Only pre-trained backbones are here ({md(choice.label)}): they give "
+        f"embeddings and similarity, but both task heads need training first. {HOW_TO_TRAIN.capitalize()}, then "
+        "reload this page: the model appears under Source.",
+        icon=":material/school:",
+    )
 else:
     st.info(f"**{md(choice.label)}**: a pre-trained encoder with untrained heads, so it shows embeddings and similarity only.")
 

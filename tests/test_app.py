@@ -8,19 +8,14 @@ mtl-example), it drives those instead; MTL_SCREENSHOT=docs/app.png saves the scr
 from __future__ import annotations
 
 import os
-import shutil
-import signal
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from mtl.apps.cli import main
-from tests.conftest import REPO, free_port, wait_until_up
+from tests.browser import chrome, needs_chromium, settled, streamlit_app
+from tests.conftest import REPO
 
-CHROMIUM = shutil.which("chromium")
-CHROMEDRIVER = shutil.which("chromedriver")
 EXAMPLE_MODEL = "mtl-example"
 REAL_TINY = "models/real-tiny"  # a real-data-labelled model in the models folder of the tiny store
 SENTENCES = [
@@ -76,127 +71,103 @@ def _slider(driver, label_start: str, keys) -> None:
     ActionChains(driver).send_keys(*keys).perform()
 
 
-def _settled(driver) -> None:
-    """Wait until the app has finished its rerun: no element is marked stale for a moment."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    time.sleep(1.0)
-    WebDriverWait(driver, 180).until(lambda d: not d.find_elements(By.CSS_SELECTOR, "[data-stale='true'], [data-testid='stStatusWidget']"))
-    time.sleep(0.5)
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="needs Debian's chromium and chromium-driver (.ci/run installs them)")
+@needs_chromium
 def test_app_in_a_real_browser(app_root, tmp_path):
-    from selenium import webdriver
+    store = f"sqlite:///{app_root}/mlruns/mlflow.db"
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}  # no store leaked by earlier tests
+    env = {**clean, "MTL_ROOT": str(app_root), "MLFLOW_TRACKING_URI": store, "MLFLOW_REGISTRY_URI": store}
+    with streamlit_app([str(REPO / "run_streamlit.sh"), "--browser.gatherUsageStats", "false"], REPO, env) as (url, _), \
+            chrome(tmp_path / "chrome") as driver:
+        try:
+            _drive(driver, url)
+        finally:
+            if os.environ.get("MTL_PAGE_DUMP"):
+                Path(os.environ["MTL_PAGE_DUMP"]).write_text(driver.page_source)
+            driver.save_screenshot(str(Path(os.environ.get("MTL_SCREENSHOT", tmp_path / "app.png"))))
+
+
+def _drive(driver, url: str) -> None:
     from selenium.common.exceptions import NoAlertPresentException
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    port = free_port()
-    store = f"sqlite:///{app_root}/mlruns/mlflow.db"
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}  # no store leaked by earlier tests
-    env = {**clean, "MTL_ROOT": str(app_root), "PORT": str(port), "MLFLOW_TRACKING_URI": store, "MLFLOW_REGISTRY_URI": store}
-    app = subprocess.Popen(
-        [str(REPO / "run_streamlit.sh"), "--browser.gatherUsageStats", "false"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-    )
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1500,1400", f"--user-data-dir={tmp_path / 'chrome'}"):
-        options.add_argument(flag)
-    driver = None
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_until_up(f"{url}/_stcore/health", app)
-        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-        driver.get(url)
-        wait = WebDriverWait(driver, 180)
-        area = wait.until(ec.presence_of_element_located((By.TAG_NAME, "textarea")))
-        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "div.answer"))
-        _settled(driver)
+    driver.get(url)
+    wait = WebDriverWait(driver, 180)
+    area = wait.until(ec.presence_of_element_located((By.TAG_NAME, "textarea")))
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "div.answer"))
+    settled(driver)
 
-        # switch to the example model (Technology / Weather / Other) and say what its labels mean
-        _pick(driver, "Registered model", EXAMPLE_MODEL)
-        wait.until(lambda d: "Technology / Weather / Other" in d.find_element(By.TAG_NAME, "body").text)
-        _settled(driver)
+    # switch to the example model (Technology / Weather / Other) and say what its labels mean
+    _pick(driver, "Registered model", EXAMPLE_MODEL)
+    wait.until(lambda d: "Technology / Weather / Other" in d.find_element(By.TAG_NAME, "body").text)
+    settled(driver)
 
-        # type sentences from both domains, one hostile
-        area = driver.find_element(By.TAG_NAME, "textarea")
-        area.send_keys(Keys.CONTROL, "a")
-        area.send_keys(Keys.DELETE)
-        for i, sentence in enumerate(SENTENCES):
-            area.send_keys(sentence)
-            if i < len(SENTENCES) - 1:
-                area.send_keys(Keys.SHIFT, Keys.ENTER)
-        area.send_keys(Keys.CONTROL, Keys.ENTER)
-        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "div.answer")) == len(SENTENCES))
-        _settled(driver)
-        answers = driver.find_elements(By.CSS_SELECTOR, "div.answer")
-        labels = [a.find_element(By.CSS_SELECTOR, "b.label").text for a in answers]
-        assert set(labels) <= {"Technology", "Weather", "Other", "uncertain"}, labels
+    # type sentences from both domains, one hostile
+    area = driver.find_element(By.TAG_NAME, "textarea")
+    area.send_keys(Keys.CONTROL, "a")
+    area.send_keys(Keys.DELETE)
+    for i, sentence in enumerate(SENTENCES):
+        area.send_keys(sentence)
+        if i < len(SENTENCES) - 1:
+            area.send_keys(Keys.SHIFT, Keys.ENTER)
+    area.send_keys(Keys.CONTROL, Keys.ENTER)
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "div.answer")) == len(SENTENCES))
+    settled(driver)
+    answers = driver.find_elements(By.CSS_SELECTOR, "div.answer")
+    labels = [a.find_element(By.CSS_SELECTOR, "b.label").text for a in answers]
+    assert set(labels) <= {"Technology", "Weather", "Other", "uncertain"}, labels
 
-        # coloured word tags with their legend, every word of every sentence shown; the entity threshold at 0 keeps
-        # every entity of the tiny model (its scores are low), so there are tagged words to check
-        _slider(driver, "Entity", [Keys.HOME])
-        _settled(driver)
-        words = driver.find_elements(By.CSS_SELECTOR, "span.word")
-        assert len(words) >= sum(len(s.split()) for s in SENTENCES)
-        legend = [item.text for item in driver.find_elements(By.CSS_SELECTOR, ".legend-item")]
-        assert legend == ["TECH", "WEATHER", "O"]
-        tagged = [w for w in words if w.get_attribute("data-tag") != "O"]
-        assert tagged, "no word is tagged: the colour check below would check nothing"
-        for word in tagged:
-            kind = word.get_attribute("data-tag").split("-", 1)[1]
-            swatch = driver.find_element(By.CSS_SELECTOR, f".legend-item[data-type='{kind}']")
-            assert word.value_of_css_property("background-color") == swatch.value_of_css_property("background-color")
-        # a probability chart per sentence, the similarity heatmap and the PCA projection
-        charts = driver.find_elements(By.CSS_SELECTOR, "[data-testid='stVegaLiteChart']")
-        assert len(charts) == len(SENTENCES) + 2
-        page = driver.find_element(By.TAG_NAME, "body").text
-        assert "Similarity (cosine, mean pooling)" in page and "Embeddings (" in page
+    # coloured word tags with their legend, every word of every sentence shown; the entity threshold at 0 keeps
+    # every entity of the tiny model (its scores are low), so there are tagged words to check
+    _slider(driver, "Entity", [Keys.HOME])
+    settled(driver)
+    words = driver.find_elements(By.CSS_SELECTOR, "span.word")
+    assert len(words) >= sum(len(s.split()) for s in SENTENCES)
+    legend = [item.text for item in driver.find_elements(By.CSS_SELECTOR, ".legend-item")]
+    assert legend == ["TECH", "WEATHER", "O"]
+    tagged = [w for w in words if w.get_attribute("data-tag") != "O"]
+    assert tagged, "no word is tagged: the colour check below would check nothing"
+    for word in tagged:
+        kind = word.get_attribute("data-tag").split("-", 1)[1]
+        swatch = driver.find_element(By.CSS_SELECTOR, f".legend-item[data-type='{kind}']")
+        assert word.value_of_css_property("background-color") == swatch.value_of_css_property("background-color")
+    # a probability chart per sentence, the similarity heatmap and the PCA projection
+    charts = driver.find_elements(By.CSS_SELECTOR, "[data-testid='stVegaLiteChart']")
+    assert len(charts) == len(SENTENCES) + 2
+    page = driver.find_element(By.TAG_NAME, "body").text
+    assert "Similarity (cosine, mean pooling)" in page and "Embeddings (" in page
 
-        # the hostile sentence is text: no alert, no bold element, the markup shown literally
-        with pytest.raises(NoAlertPresentException):
-            driver.switch_to.alert.text  # noqa: B018
-        assert not driver.find_elements(By.XPATH, "//div[@class='answer']//b[text()='bold']")
+    # the hostile sentence is text: no alert, no bold element, the markup shown literally
+    with pytest.raises(NoAlertPresentException):
+        driver.switch_to.alert.text  # noqa: B018
+    assert not driver.find_elements(By.XPATH, "//div[@class='answer']//b[text()='bold']")
 
-        # a threshold moves: every sentence label becomes uncertain, without re-running the model
-        ran = next(e.text for e in driver.find_elements(By.XPATH, "//*[starts-with(text(), 'Model ran at')]"))
-        _slider(driver, "Sentence label", [Keys.END])
-        wait.until(lambda d: [a.find_element(By.CSS_SELECTOR, "b.label").text for a in d.find_elements(By.CSS_SELECTOR, "div.answer")] == ["uncertain"] * len(SENTENCES))
-        _slider(driver, "Entity", [Keys.END])
-        wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, "mark.entity"))
-        _settled(driver)
-        assert "<script>alert(1)</script> is not <b>bold</b>" in driver.find_elements(By.CSS_SELECTOR, "div.answer")[-1].text
-        assert ran == next(e.text for e in driver.find_elements(By.XPATH, "//*[starts-with(text(), 'Model ran at')]"))
-        for label in ("Sentence label", "Entity"):  # back to 0.5 for the screenshot
-            _slider(driver, label, [Keys.HOME] + [Keys.ARROW_RIGHT] * 10)
-        _settled(driver)
+    # a threshold moves: every sentence label becomes uncertain, without re-running the model
+    ran = next(e.text for e in driver.find_elements(By.XPATH, "//*[starts-with(text(), 'Model ran at')]"))
+    _slider(driver, "Sentence label", [Keys.END])
+    wait.until(lambda d: [a.find_element(By.CSS_SELECTOR, "b.label").text for a in d.find_elements(By.CSS_SELECTOR, "div.answer")] == ["uncertain"] * len(SENTENCES))
+    _slider(driver, "Entity", [Keys.END])
+    wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, "mark.entity"))
+    settled(driver)
+    assert "<script>alert(1)</script> is not <b>bold</b>" in driver.find_elements(By.CSS_SELECTOR, "div.answer")[-1].text
+    assert ran == next(e.text for e in driver.find_elements(By.XPATH, "//*[starts-with(text(), 'Model ran at')]"))
+    for label in ("Sentence label", "Entity"):  # back to 0.5 for the screenshot
+        _slider(driver, label, [Keys.HOME] + [Keys.ARROW_RIGHT] * 10)
+    settled(driver)
 
-        # another source: a bare backbone shows embeddings only
-        _radio(driver, "Pre-trained backbone (embeddings only)")
-        wait.until(lambda d: "untrained heads" in d.find_element(By.TAG_NAME, "body").text)
-        _settled(driver)
-        assert not driver.find_elements(By.CSS_SELECTOR, "div.answer")
-        assert len(driver.find_elements(By.CSS_SELECTOR, "[data-testid='stVegaLiteChart']")) == 2
-        _radio(driver, "Registered model")
-        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "div.answer")) == len(SENTENCES))
-        _settled(driver)
-        # a window as tall as the page, so the screenshot shows all of it
-        height = driver.execute_script("return document.querySelector('[data-testid=\"stMainBlockContainer\"]').scrollHeight")
-        driver.set_window_size(1500, min(int(height) + 140, 4000))
-        _settled(driver)
-    finally:
-        if driver is not None:
-            if os.environ.get("MTL_PAGE_DUMP"):
-                Path(os.environ["MTL_PAGE_DUMP"]).write_text(driver.page_source)
-            driver.save_screenshot(str(Path(os.environ.get("MTL_SCREENSHOT", tmp_path / "app.png"))))
-            driver.quit()
-        os.killpg(app.pid, signal.SIGTERM)
-        app.wait(timeout=30)
+    # another source: a bare backbone shows embeddings only
+    _radio(driver, "Pre-trained backbone (embeddings only)")
+    wait.until(lambda d: "untrained heads" in d.find_element(By.TAG_NAME, "body").text)
+    settled(driver)
+    assert not driver.find_elements(By.CSS_SELECTOR, "div.answer")
+    assert len(driver.find_elements(By.CSS_SELECTOR, "[data-testid='stVegaLiteChart']")) == 2
+    _radio(driver, "Registered model")
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "div.answer")) == len(SENTENCES))
+    settled(driver)
+    # a window as tall as the page, so the screenshot shows all of it
+    height = driver.execute_script("return document.querySelector('[data-testid=\"stMainBlockContainer\"]').scrollHeight")
+    driver.set_window_size(1500, min(int(height) + 140, 4000))
+    settled(driver)

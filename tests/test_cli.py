@@ -1,4 +1,7 @@
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -51,13 +54,27 @@ def test_every_option_has_help():
                 assert action.help, f"{name} {action.dest} has no help"
 
 
-def test_fine_tune_defaults_come_from_train_config_except_the_guides():
+def test_fine_tune_defaults_come_from_train_config_except_the_guides(monkeypatch):
+    from mtl.apps.cli import MODEL_NAME_ENV, _model_config
+    from mtl.config.params import PrepareConfig
+    from mtl.config.paths import EXAMPLE_DATA_FILE, FINE_TUNED_DIR
+
+    monkeypatch.delenv(MODEL_NAME_ENV, raising=False)
     cfg = TrainConfig()
     args = build_parser().parse_args(["fine-tune"])
     assert (args.learning_rate, args.head_learning_rate, args.sampling, args.freeze, args.seed) == (
         cfg.learning_rate, cfg.head_learning_rate, cfg.sampling, cfg.freeze, cfg.seed)
     assert (args.task_a_weight, args.task_b_weight) == (cfg.task_weights.sentence, cfg.task_weights.token)
-    assert (args.model_name, args.pooling_strategy, args.max_length) == ("sentence-transformers/all-MiniLM-L6-v2", "mean", 128)
+    # the model options are unset unless given (a trained model keeps its own); a new model takes ModelParams'
+    assert (args.model_name, args.pooling_strategy, args.max_length) == (None, None, None)
+    config = _model_config(args, "example")
+    assert (config.name, config.pooling, config.max_length) == ("sentence-transformers/all-MiniLM-L6-v2", "mean", 128)
+    monkeypatch.setenv(MODEL_NAME_ENV, "/some/tiny/backbone")  # what the guide-walk test sets
+    assert _model_config(args, "example").name == "/some/tiny/backbone"
+    # the user guide's paths; --create_example_data writes what `mtl example-data` writes (the pipeline's seed)
+    assert (args.output_dir, args.example_output, args.data) == (FINE_TUNED_DIR, EXAMPLE_DATA_FILE, None)
+    example = build_parser().parse_args(["example-data"])
+    assert (example.output, example.seed) == (EXAMPLE_DATA_FILE, args.example_seed) and args.example_seed == PrepareConfig().seed
     assert (args.decoding, args.case_feature) == (ModelParams().decoding, ModelParams().case_feature)
     assert build_parser().parse_args(["fine-tune", "--case_feature"]).case_feature is True
     assert build_parser().parse_args(["fine-tune", "--no-case_feature"]).case_feature is False
@@ -163,10 +180,14 @@ def test_fine_tune_on_more_real_rows_than_the_dev_split_leaves_says_so_in_one_li
 
 
 @pytest.mark.slow
-def test_demo_runs_end_to_end(capsys):
+def test_demo_runs_end_to_end(tmp_path, monkeypatch, capsys):
+    """With nothing trained (an empty folder, no store), the demo still runs, on untrained heads, and says so."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     main(["demo"])
-    out = capsys.readouterr().out
-    assert "embeddings: 5 x 384 (mean pooling)" in out and "untrained" in out and "sentence:" in out
+    captured = capsys.readouterr()
+    out = captured.out
+    assert "embeddings: 5 x 384 (sentence-transformers/all-MiniLM-L6-v2, mean pooling" in out and "untrained" in captured.err and "sentence:" in out
 
 
 @pytest.mark.slow
@@ -208,9 +229,64 @@ def test_predict_prints_a_table_and_json(make_tiny_model, tmp_path, capsys):
 def test_predict_without_a_model_says_how_to_get_one(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    with pytest.raises(SystemExit, match=r"no trained model \(no mtl-pipeline @champion in the MLflow store, no models/real/model\); pass --model_path"):
+    with pytest.raises(SystemExit, match=r"no trained model yet \(no --model_path, no mtl-pipeline @champion, no models/real/model\); "
+                       r"to get one, run `make run` .* or `python src/fine_tune.py`"):
         main(["predict", "hello"])
     assert not (tmp_path / "mlruns").exists()  # looking for a champion created no store
+
+
+def test_demo_uses_a_trained_example_model_and_says_which(make_tiny_model, tmp_path, monkeypatch, capsys):
+    """No --model_path: mtl-example @champion, else the pipeline's example model, else the guide's fine-tuned one."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    make_tiny_model().save(tmp_path / "outputs/models/fine_tuned")
+    main(["demo"])
+    captured = capsys.readouterr()
+    assert captured.out.startswith("model: outputs/models/fine_tuned\n") and "warning" not in captured.err
+    make_tiny_model().save(tmp_path / "models/example/model")
+    main(["demo"])
+    assert capsys.readouterr().out.startswith("model: models/example/model\n")
+
+
+def test_options_a_trained_model_cannot_honour_fail_or_warn(make_tiny_model, tmp_path, capsys):
+    model_dir = tmp_path / "fine_tuned"
+    make_tiny_model().save(model_dir)
+    # the guide's model_final.pt names the model saved in its folder
+    main(["demo", "--model_path", str(model_dir / "model_final.pt")])
+    assert capsys.readouterr().out.startswith(f"model: {model_dir}\n")
+    # another backbone: a trained model keeps its own, so an explicit --model_path fails, naming both
+    with pytest.raises(SystemExit, match=r"--model_name sentence-transformers/all-mpnet-base-v2: .* is built on .*tiny.*keeps its backbone"):
+        main(["demo", "--model_path", str(model_dir), "--model_name", "sentence-transformers/all-mpnet-base-v2"])
+    # another pooling: the embeddings shown use it, and the line says the sentence head keeps its own
+    main(["demo", "--model_path", str(model_dir), "--pooling_strategy", "max"])
+    assert "max pooling; the sentence head keeps its mean)" in capsys.readouterr().out
+
+
+def test_max_length_cuts_a_trained_models_input(make_tiny_model, tmp_path, capsys):
+    model_dir = tmp_path / "m"
+    make_tiny_model().save(model_dir)
+    long = " ".join(["word"] * 40)
+    answers = {}
+    for limit in ([], ["--max_length", "16"]):
+        main(["predict", long, "--model_path", str(model_dir), "--json", *limit])
+        answers[len(limit)] = json.loads(capsys.readouterr().out)[0]
+    assert answers[0]["truncated_words"] == 0 and len(answers[0]["words"]) == 40
+    assert answers[2]["truncated_words"] == 40 - 14 and len(answers[2]["words"]) == 14  # 16 pieces less [CLS] and [SEP]
+    with pytest.raises(SystemExit):
+        main(["predict", long, "--max_length", "4"])
+    assert "argument --max_length: must be greater than or equal to 8, got 4" in capsys.readouterr().err
+
+
+def test_a_backbone_neither_local_nor_on_the_hub_says_how_to_get_it(tmp_path):
+    """Offline, a name with no local copy fails in one line naming it, not with transformers' traceback."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")}
+    done = subprocess.run([sys.executable, "-m", "mtl.apps.cli", "demo", "--model_name", "someone/no-such-model"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith(
+        "mtl demo: error: backbone someone/no-such-model: no local copy and the Hugging Face Hub could not provide it ("
+    )
+    assert "pass a local directory with the model's files as --model_name" in done.stderr
 
 
 def test_export_onnx_then_predict_on_each_runtime(make_tiny_model, tmp_path, capsys):
@@ -229,3 +305,18 @@ def test_export_onnx_then_predict_on_each_runtime(make_tiny_model, tmp_path, cap
     assert [w["word"] for w in answers["onnx-int8"]["words"]] == ["Rain", "in", "Paris"]
     with pytest.raises(SystemExit, match="--precision bf16 needs --runtime torch"):
         main(["predict", "Rain", "--model_path", str(model_dir), "--runtime", "onnx", "--precision", "bf16"])
+
+
+def test_running_out_of_memory_says_what_to_try(monkeypatch, capsys):
+    """A real allocation failure of torch ends in one line with the guide's remedies, not a traceback."""
+    import torch
+
+    import mtl.apps.cli as cli
+
+    monkeypatch.setattr(cli, "_demo", lambda args: torch.empty(2**62, dtype=torch.uint8))
+    with pytest.raises(SystemExit, match=r"^mtl demo: error: out of memory \(.*can't allocate memory.*\); try a smaller --batch_size \(4\), "
+                       r"a shorter --max_length \(64\)"):
+        main(["demo"])
+    monkeypatch.setattr(cli, "_demo", lambda args: torch.ones(2) @ torch.ones(3))  # any other RuntimeError is not hidden
+    with pytest.raises(RuntimeError, match="size mismatch|shapes cannot be multiplied|inconsistent"):
+        main(["demo"])

@@ -233,6 +233,41 @@ def test_read_example_errors(tmp_path: Path, lines: tuple, where: str, problem: 
     assert str(info.value).startswith(f"{path}{where}: {problem}")
 
 
+def test_a_json_array_reads_as_its_json_lines_do(tmp_path: Path) -> None:
+    """The user guide's example_data.json is one JSON document: `mtl example-data` writes an array to a .json file."""
+    from mtl.data.example import write_examples
+
+    write_examples(tmp_path / "a.jsonl", n=60)
+    as_lines = read_example(tmp_path / "a.jsonl", optional_columns=("split",))
+    write_examples(tmp_path / "a.json", n=60)
+    assert isinstance(json.loads((tmp_path / "a.json").read_text()), list)
+    as_array = read_example(tmp_path / "a.json", optional_columns=("split",))
+    assert as_array.drop(columns="line").equals(as_lines.drop(columns="line"))
+    assert list(as_array["line"]) == [n + 1 for n in as_lines["line"]]  # the "[" takes line 1
+    # any layout: an item is named by the line it starts on
+    pretty = json.dumps([OTHER_EXAMPLE, OTHER_EXAMPLE], indent=2)
+    assert list(read_example(write(tmp_path, "p.json", pretty), optional_columns=("split",))["line"]) == [2, 18]
+
+
+@pytest.mark.parametrize(
+    ("content", "where", "problem"),
+    [
+        ("[\n" + json.dumps(OTHER_EXAMPLE) + "\n" + json.dumps(OTHER_EXAMPLE) + "\n]", ":3", "expected ',' or ']' after an item"),
+        ("[\n" + json.dumps(OTHER_EXAMPLE) + ",\n", ":2", "the JSON array is not closed"),
+        ("[\n" + json.dumps(OTHER_EXAMPLE) + ",\n{oops}\n]", ":3", "invalid JSON: Expecting property name"),
+        ("[\n" + json.dumps(OTHER_EXAMPLE), ":2", "the JSON array is not closed"),
+        ("[\n" + json.dumps(OTHER_EXAMPLE) + "\n]\n[]", ":4", "text after the end of the JSON array"),
+        ("[\n" + json.dumps(OTHER_EXAMPLE) + ",\n" + json.dumps(_with(sentence_label="Sports")) + "\n]", ":3", "unknown sentence_label 'Sports'"),
+        ("[\n]", "", "no examples"),
+    ],
+)
+def test_json_array_errors_name_the_line(tmp_path: Path, content: str, where: str, problem: str) -> None:
+    path = write(tmp_path, "bad.json", content)
+    with pytest.raises(DataError) as info:
+        read_example(path)
+    assert str(info.value).startswith(f"{path}{where}: {problem}")
+
+
 # --- load_split and the Hub fallbacks --------------------------------------------------------------
 
 

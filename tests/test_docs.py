@@ -14,6 +14,7 @@ from tests.conftest import BIN, REPO
 
 MKDOCS = BIN / "mkdocs"
 README = REPO / "README.md"
+TROUBLESHOOTING = REPO / "TROUBLESHOOTING.md"  # at the root, where the user guide links it; also a page of the site
 README_MAX_LINES = 220
 DOCS = REPO / "docs"
 PAGES = sorted(DOCS.glob("*.md"))
@@ -37,7 +38,7 @@ def _prose(text: str) -> str:
 
 
 def _pages() -> list[Path]:
-    return [README, *PAGES]
+    return [README, TROUBLESHOOTING, *PAGES]
 
 
 def test_the_docs_site_builds_strictly(tmp_path):
@@ -92,13 +93,45 @@ def _heading_anchors(page: Path) -> set[str]:
     return {_slugify(m.group(1)) for m in re.finditer(r"^#{1,6}\s+(.+?)\s*#*$", text, re.MULTILINE)}
 
 
-def test_every_relative_link_in_the_readme_resolves():
-    links = [target for target in LINK.findall(_prose_links(README.read_text())) if not re.match(r"[a-z]+:", target)]
-    assert links, "the README links into docs/"
+def troubleshooting_page() -> str:
+    """docs/troubleshooting.md: TROUBLESHOOTING.md with its links made relative to docs/."""
+    return TROUBLESHOOTING.read_text().replace("](docs/", "](")
+
+
+def test_the_troubleshooting_page_is_troubleshooting_md():
+    page = DOCS / "troubleshooting.md"
+    if os.environ.get("MTL_WRITE_DOCS"):
+        page.write_text(troubleshooting_page())
+    assert page.read_text() == troubleshooting_page(), "edit TROUBLESHOOTING.md, then: MTL_WRITE_DOCS=1 pytest tests/test_docs.py -k troubleshooting"
+
+
+# what TROUBLESHOOTING.md must cover: the user guide's problems, then the project's frequent failures
+TROUBLE_TOPICS = (
+    "__path__._path", "headless", "misclassifies", "Out of memory", "no trained model yet", "Hugging Face Hub could not provide",
+    "500 (or 415)", "@champion", "older MLflow version", "dvc.lock", "Hub unreachable and `../shared/data` missing", "port in use",
+    "`make test-postgres`",
+)
+
+
+def test_every_troubleshooting_entry_has_symptom_cause_remedy_and_tried_here():
+    entries = re.split(r"^## ", TROUBLESHOOTING.read_text(), flags=re.MULTILINE)[1:]
+    headings = [entry.splitlines()[0] for entry in entries]
+    assert [t for t in TROUBLE_TOPICS if not any(t in h for h in headings)] == [], headings
+    for entry in entries:
+        parts = [entry.find(f"**{part}.**") for part in ("Symptom", "Cause", "Remedy", "Tried here")]
+        assert -1 not in parts and parts == sorted(parts), f"{entry.splitlines()[0]}: needs Symptom, Cause, Remedy, Tried here, in order"
+        symptom = entry[parts[0] : parts[1]]
+        assert "```" in symptom or "`" in symptom, f"{entry.splitlines()[0]}: the symptom quotes what the user sees"
+
+
+@pytest.mark.parametrize("source", [README, TROUBLESHOOTING], ids=lambda p: p.name)
+def test_every_relative_link_resolves(source: Path):
+    links = [target for target in LINK.findall(_prose_links(source.read_text())) if not re.match(r"[a-z]+:", target)]
+    assert links, f"{source.name} links into docs/"
     broken = []
     for target in links:
         path, _, anchor = target.partition("#")
-        file = (README.parent / path).resolve() if path else README
+        file = (source.parent / path).resolve() if path else source
         if not file.exists():
             broken.append(f"{target}: no file {path}")
         elif anchor and file.suffix == ".md" and anchor not in _heading_anchors(file):

@@ -58,3 +58,38 @@ def test_ensure_experiment_tags_new_and_existing_experiments(tmp_path, monkeypat
     old = client.create_experiment("made-before")  # as an older version of the project left it
     assert ensure_experiment("made-before", tmp_path) == old
     assert client.get_experiment(old).tags[EXPERIMENT_KIND_TAG] == EXPERIMENT_KIND
+
+
+def test_a_store_of_another_mlflow_version_is_refused_before_mlflow_migrates_it(tmp_path, monkeypatch):
+    """MLflow 3 migrates an older SQLite store in place, one way: configure() stops first, naming the backup and
+    the upgrade command, and leaves the file as it was. (The older schema is set by hand here; TROUBLESHOOTING.md
+    has the run with a store of MLflow 2.17.2.)"""
+    import sqlite3
+
+    import pytest
+
+    from mtl.tracking.store import StoreVersionError, _mlflow_schema, configure
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    configure(tmp_path)
+    import mlflow
+
+    mlflow.set_experiment("x")  # the store's tables, at this MLflow's head
+    db = tmp_path / "mlruns" / "mlflow.db"
+    head, known = _mlflow_schema()
+    older = sorted(known - {head})[0]
+
+    def set_revision(revision: str) -> None:
+        with sqlite3.connect(db) as connection:
+            connection.execute("UPDATE alembic_version SET version_num = ?", (revision,))
+
+    set_revision(older)
+    before = db.read_bytes()
+    with pytest.raises(StoreVersionError, match=rf"written by an older MLflow \(schema {older}; .*cp -r .*mlruns .*mlruns.backup && mlflow db upgrade sqlite:///"):
+        configure(tmp_path)
+    assert db.read_bytes() == before  # not migrated, not touched
+    set_revision("0123456789ab")
+    with pytest.raises(StoreVersionError, match=r"written by a newer MLflow \(schema 0123456789ab is unknown"):
+        configure(tmp_path)
+    set_revision(head)
+    configure(tmp_path)

@@ -107,9 +107,10 @@ def test_only_fine_tuned_models_are_listed_as_fine_tuned(make_tiny_model, tmp_pa
     """The pipeline's own models/<source>/model are registered models, not `mtl fine-tune` outputs."""
     from mtl.apps.webapp import cli_choices
 
-    for folder in ("models/real/model", "models/example/model", "models/mine"):
+    for folder in ("models/real/model", "models/example/model", "models/mine", "outputs/models/fine_tuned"):
         make_tiny_model().save(tmp_path / folder)
-    assert [c.label for c in cli_choices(None, tmp_path)] == ["models/mine"]
+    # outputs/models/fine_tuned: where the user guide's `python src/fine_tune.py` saves
+    assert [c.label for c in cli_choices(None, tmp_path)] == ["models/mine", "outputs/models/fine_tuned"]
 
 
 def test_model_description_from_config_and_for_old_models(make_tiny_model):

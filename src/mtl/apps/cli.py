@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from mtl.config.options import (
     check_freeze,
 )
 from mtl.config.params import AlignConfig, ExportConfig, ModelParams, PrepareConfig, TaskWeights, TrainConfig
+from mtl.config.paths import EXAMPLE_DATA_FILE, FINE_TUNED_DIR
 
 # One source of truth for defaults: the params.yaml sections' configs (TrainConfig, ModelParams, AlignConfig).
 # The CLI departs from them only where the guide's defaults are kept on purpose, and its --help says so.
@@ -30,7 +32,15 @@ MODEL_DEFAULTS = ModelParams()
 PIPELINE_MODEL = ExportConfig().models["real"].name  # the real-data model's registered name by default: mtl-pipeline
 GUIDE_EPOCHS = 5  # the guide's `fine_tune.py` defaults: small example data wants more, smaller steps
 GUIDE_BATCH_SIZE = 8
-EXAMPLE_DATA_PATH = Path("data/example.jsonl")
+EXAMPLE_SEED = PrepareConfig().seed  # the pipeline's: `mtl example-data` and --create_example_data write its file
+# The backbone of a new model when --model_name is not given. The guide-walk test (tests/test_guide_walk.py) sets
+# it to a tiny model so that the guide's fine-tuning commands run as written in seconds; docs/cli.md names it.
+MODEL_NAME_ENV = "MTL_MODEL_NAME"
+
+
+def default_model_name() -> str:
+    """``$MTL_MODEL_NAME`` if set, else params.yaml's ``model.name`` default (``ModelParams``)."""
+    return os.environ.get(MODEL_NAME_ENV) or MODEL_DEFAULTS.name
 
 
 def _positive_float(text: str) -> float:
@@ -75,8 +85,22 @@ def _existing_dir(text: str) -> Path:
     return path
 
 
+def _max_length(text: str) -> int:
+    value = int(text)
+    try:
+        ModelParams(max_length=value)  # the bounds params.yaml's model.max_length has
+    except ValueError as err:  # pydantic's ValidationError: "Input should be greater than or equal to 8"
+        raise argparse.ArgumentTypeError(f"{err.errors()[0]['msg'].replace('Input should be', 'must be')}, got {text}") from None
+    return value
+
+
 def _existing_model(text: str) -> Path:
-    path = _existing_dir(text)
+    path = Path(text)
+    # The user guide's `--model_path outputs/models/fine_tuned/model_final.pt`: a model here is a directory
+    # (safetensors + JSON, no pickle), so a file name inside a saved model's directory names that model.
+    if not path.is_dir() and (path.parent / "config.json").is_file():
+        path = path.parent
+    path = _existing_dir(str(path))
     if not (path / "config.json").is_file():
         raise argparse.ArgumentTypeError(f"{text} is not a saved mtl model (no config.json); train one with `mtl fine-tune`")
     return path
@@ -94,13 +118,23 @@ def _model_reference(text: str) -> str | Path:
 def _data_source(text: str) -> str:
     if text in ("example", "real") or Path(text).is_file():
         return text
-    raise argparse.ArgumentTypeError(f"choose example, real or the path of a JSONL file in the example-data format; no such file: {text}")
+    raise argparse.ArgumentTypeError(f"choose example, real or the path of a file in the example-data format (JSON Lines or a JSON array); no such file: {text}")
 
 
-def _add_encoder_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model_name", default=MODEL_DEFAULTS.name, help="Hugging Face encoder: Hub id, locally installed model or directory (default: %(default)s)")
-    p.add_argument("--pooling_strategy", default=MODEL_DEFAULTS.pooling, choices=POOLING_MODES, help="how token vectors become one sentence vector (default: %(default)s)")
-    p.add_argument("--max_length", type=_positive_int, default=MODEL_DEFAULTS.max_length, help="word pieces kept per sentence; longer sentences are truncated and reported (default: %(default)s)")
+def _add_encoder_options(p: argparse.ArgumentParser, trained: bool) -> None:
+    # None when not given, so that a command can tell an explicit option from a default: a trained model keeps
+    # its own backbone and pooling, and an option it cannot honour fails or warns, naming it.
+    if trained:
+        name_help = "backbone to try: a trained model built on it answers, else its untrained heads (with a warning)"
+        pooling_help = "pooling of the embeddings and similarity shown (a trained model's sentence head keeps its own)"
+        length_help = "word pieces kept per sentence, also for a trained model (longer sentences are cut, and the cut words counted)"
+    else:
+        name_help = "Hugging Face encoder to train on: Hub id, locally installed model or directory"
+        pooling_help = "how token vectors become one sentence vector"
+        length_help = "word pieces kept per sentence; longer sentences are truncated and reported"
+    p.add_argument("--model_name", default=None, help=f"{name_help} (default: ${MODEL_NAME_ENV} if set, else {MODEL_DEFAULTS.name})")
+    p.add_argument("--pooling_strategy", default=None, choices=POOLING_MODES, help=f"{pooling_help} (default: the model's; {MODEL_DEFAULTS.pooling} for a new one)")
+    p.add_argument("--max_length", type=_max_length, default=None, help=f"{length_help} (default: the model's; {MODEL_DEFAULTS.max_length} for a new one)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -109,11 +143,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = sub.add_parser("demo", help="encode sentences, print their similarity matrix and both tasks' predictions")
-    _add_encoder_options(demo)
+    _add_encoder_options(demo, trained=True)
     demo.add_argument(
         "--model_path", type=_model_reference,
-        help="a trained model directory, or models:/NAME@ALIAS or models:/NAME/VERSION; with --real-data the default is the mtl-pipeline @champion, else models/real/model; "
-        "without a model the heads are untrained and their predictions are random",
+        help="a trained model directory (or a file in it, as the guide's model_final.pt), or models:/NAME@ALIAS or models:/NAME/VERSION "
+        f"(default: the mtl-example @champion, else models/example/model, else {FINE_TUNED_DIR}; with --real-data the mtl-pipeline "
+        "@champion, else models/real/model); without any, the heads are untrained and their predictions are random, with a warning",
     )
     demo.add_argument(
         "--real-data", dest="real_data", action="store_true",
@@ -122,10 +157,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--raw_dir", default="../shared/data", help="directory with sst2/ and conll2003/ for --real-data; missing: the Hub (default: %(default)s)")
     demo.add_argument("--sample", type=_positive_int, default=50, help="validation sentences per data set scored by --real-data (default: %(default)s)")
 
-    example = sub.add_parser("example-data", help="write the generated example data set as JSON Lines")
-    example.add_argument("--output", type=Path, default=Path("data/example.jsonl"), help="file to write (default: %(default)s)")
+    example = sub.add_parser("example-data", help="write the generated example data set: a JSON array to a .json file, JSON Lines otherwise")
+    example.add_argument("--output", type=Path, default=EXAMPLE_DATA_FILE, help="file to write: a JSON array for .json, JSON Lines otherwise (default: %(default)s)")
     example.add_argument("--n", type=_positive_int, default=900, help="number of sentences (default: %(default)s)")
-    example.add_argument("--seed", type=int, default=0, help="generator seed; the same seed gives the same file (default: %(default)s)")
+    example.add_argument("--seed", type=int, default=EXAMPLE_SEED, help="generator seed; the same seed gives the same file (default: %(default)s, the pipeline's prepare.seed)")
 
     tune = sub.add_parser(
         "fine-tune",
@@ -134,18 +169,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--register NAME, the model is registered so the app lists it. Defaults come from mtl.config.params.TrainConfig, except "
         f"--num_epochs {GUIDE_EPOCHS} and --batch_size {GUIDE_BATCH_SIZE}, the guide's defaults, kept on purpose for small data sets.",
     )
-    _add_encoder_options(tune)
+    _add_encoder_options(tune, trained=False)
     tune.add_argument(
-        "--data", type=_data_source, default="example",
-        help="example (generated), real (SST-2 + CoNLL-2003), or the path of your own JSONL in the example-data format "
-        "(see README: one object per line with text, words, word_tags, sentence_label, optional split) (default: %(default)s)",
+        "--data", type=_data_source, default=None,
+        help="example (generated), real (SST-2 + CoNLL-2003), or the path of your own file in the example-data format, JSON Lines "
+        "or a JSON array (docs: Command line; one object per sentence with text, words, word_tags, sentence_label, optional split) "
+        "(default: --example_output if that file exists, as --create_example_data wrote it, else example)",
     )
     tune.add_argument("--create_example_data", action="store_true", help="only write the generated example data (as `mtl example-data`) to --example_output and exit")
-    tune.add_argument("--example_output", type=Path, default=EXAMPLE_DATA_PATH, help="file --create_example_data writes (default: %(default)s)")
+    tune.add_argument("--example_output", type=Path, default=EXAMPLE_DATA_FILE, help="file --create_example_data writes, and the default --data once it exists (default: %(default)s)")
     tune.add_argument("--validation_fraction", type=_positive_float, default=0.2, help="share of your own data held out for validation when its lines carry no split (default: %(default)s)")
     tune.add_argument("--raw_dir", default="../shared/data", help="directory with sst2/ and conll2003/ for --data real; missing: the Hub (default: %(default)s)")
     tune.add_argument("--max_train_rows", type=_positive_int, default=None, help="cap on training sentences per real data set (default: all)")
     tune.add_argument("--n", type=_positive_int, default=900, help="generated example sentences for --data example and --create_example_data (default: %(default)s)")
+    tune.add_argument("--example_seed", type=int, default=EXAMPLE_SEED, help="generator seed of --data example and --create_example_data (default: %(default)s, as `mtl example-data`)")
     tune.add_argument("--num_epochs", type=_positive_int, default=GUIDE_EPOCHS, help=f"passes over the training data (default: %(default)s, the guide's; TrainConfig's is {TRAIN_DEFAULTS.epochs})")
     tune.add_argument(
         "--batch_size", type=_positive_int, default=GUIDE_BATCH_SIZE,
@@ -173,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--freeze", type=_freeze, default=TRAIN_DEFAULTS.freeze, help="none, embeddings, layers:N (embeddings + first N layers) or encoder (heads only) (default: %(default)s)")
     tune.add_argument("--seed", type=int, default=TRAIN_DEFAULTS.seed, help="seed for initialisation, batching and data (default: %(default)s)")
     tune.add_argument("--precision", choices=PRECISIONS, default=TRAIN_DEFAULTS.precision, help="bf16: bfloat16 autocast of the training forward pass (weights stay float32) (default: %(default)s)")
-    tune.add_argument("--output_dir", type=Path, default=Path("models/cli"), help="where the trained model directory is written (default: %(default)s)")
+    tune.add_argument("--output_dir", type=Path, default=FINE_TUNED_DIR, help="the directory the trained model is saved in (default: %(default)s, the guide's)")
     tune.add_argument(
         "--register", metavar="NAME", default=None,
         help="also register the model under NAME in the MLflow registry, judged by the pipeline's gate (it takes @champion only "
@@ -186,8 +223,12 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("sentences", nargs="+", help="sentences to label (quote each one)")
     predict.add_argument(
         "--model_path", type=_model_reference, default=None,
-        help="a trained model directory, or models:/NAME@ALIAS or models:/NAME/VERSION (default: the mtl-pipeline @champion, "
-        "which `make serve` serves, else models/real/model)",
+        help="a trained model directory (or a file in it), or models:/NAME@ALIAS or models:/NAME/VERSION (default: the mtl-pipeline "
+        "@champion, which `make serve` serves, else models/real/model)",
+    )
+    predict.add_argument(
+        "--max_length", type=_max_length, default=None,
+        help="word pieces kept per sentence (default: the model's); longer sentences are cut and their cut words counted (truncated_words)",
     )
     predict.add_argument("--json", action="store_true", help="print the full answers as JSON")
     predict.add_argument(
@@ -263,7 +304,11 @@ def _model_config(args: argparse.Namespace, source: str, **data: object):
     from mtl.config.model import ModelConfig
     from mtl.data.sources import label_sets
 
-    flags = {"name": args.model_name, "pooling": args.pooling_strategy, "max_length": args.max_length}
+    flags = {
+        "name": args.model_name or default_model_name(),
+        "pooling": args.pooling_strategy or MODEL_DEFAULTS.pooling,
+        "max_length": args.max_length or MODEL_DEFAULTS.max_length,
+    }
     flags.update({key: getattr(args, key) for key in ("decoding", "case_feature") if hasattr(args, key)})
     sentence_labels, token_labels = label_sets(source)
     return ModelConfig.from_params(
@@ -271,41 +316,66 @@ def _model_config(args: argparse.Namespace, source: str, **data: object):
     )
 
 
-def _untrained(args: argparse.Namespace, source: str):
-    from mtl.model.multitask import MultiTaskModel
+def _same_backbone(a: str, b: str) -> bool:
+    from mtl.model.backbones import resolve_backbone
 
-    return MultiTaskModel.from_backbone(_model_config(args, source), seed=0)
+    return a.rstrip("/") == b.rstrip("/") or resolve_backbone(a) == resolve_backbone(b)
+
+
+def _trained_model(args: argparse.Namespace, source: str, command: str):
+    """The trained model a command answers with and the line that names it, ``--max_length`` applied; or, when
+    there is none to use, a string that says why (and how to get one).
+
+    ``--model_name`` names a backbone, and a trained model keeps the one it was built on: an explicit
+    ``--model_path`` on another backbone fails, naming both; a default model gives way to untrained heads on
+    the backbone asked for, with that reason."""
+    from mtl.apps.hints import HOW_TO_TRAIN, NO_TRAINED_MODEL
+    from mtl.registry.loading import find_trained_model
+
+    found = find_trained_model(args.model_path, source=source)
+    if found is None:
+        return f"{NO_TRAINED_MODEL} for the {source} data, so the heads are untrained and their predictions random;\n  {HOW_TO_TRAIN}"
+    model, where = found
+    wanted = getattr(args, "model_name", None)
+    if wanted and not _same_backbone(wanted, model.config.backbone):
+        if args.model_path is not None:
+            raise SystemExit(
+                f"mtl {command}: error: --model_name {wanted}: {where} is built on {model.config.backbone}, and a trained "
+                f"model keeps its backbone; leave out --model_name, or train on it: python src/fine_tune.py --model_name {wanted}"
+            )
+        return (
+            f"--model_name {wanted}: the trained model ({where}) is built on {model.config.backbone}, so the heads are untrained "
+            f"here and their predictions random;\n  to train them on it: python src/fine_tune.py --model_name {wanted}"
+        )
+    if args.max_length is not None:
+        model.set_max_length(args.max_length)
+    return model, where
 
 
 def _demo(args: argparse.Namespace) -> None:
     from mtl.apps.examples import DEMO_SENTENCES, REAL_DEMO_SENTENCES
-    from mtl.inference.predict import predict_texts
+    from mtl.inference.predict import embed_texts, predict_texts
     from mtl.model.encoder import cosine_similarity
+    from mtl.model.multitask import MultiTaskModel
 
+    source = "real" if args.real_data else "example"
     sentences = REAL_DEMO_SENTENCES if args.real_data else DEMO_SENTENCES
-    if args.real_data:
-        from mtl.apps.demo import compare_on_sample, real_validation_sample
-        from mtl.registry.loading import find_trained_model
+    found = _trained_model(args, source, "demo")
+    if isinstance(found, str):
+        print(f"warning: {found}\n", file=sys.stderr)
+        model = MultiTaskModel.from_backbone(_model_config(args, source), seed=0)
+    else:
+        model, where = found
+        print(f"model: {where}\n")
+        if args.real_data:
+            from mtl.apps.demo import compare_on_sample, real_validation_sample
 
-        found = find_trained_model(args.model_path)
-        if found is not None:
-            model, where = found
-            print(f"model: {where}\n")
             compare_on_sample(model, real_validation_sample(args.raw_dir, args.sample))
             return
-        print("warning: no trained model (no --model_path, no mtl-pipeline @champion, no models/real/model);\n"
-              "         the heads are untrained and their predictions are random. Run `make run` to train one.\n", file=sys.stderr)
-        model = _untrained(args, "real")
-    elif args.model_path:
-        from mtl.registry.loading import load_reference
-
-        model, where = load_reference(args.model_path)
-        print(f"model: {where}\n")
-    else:
-        model = _untrained(args, "example")
-        print("note: no --model_path, so both heads are untrained and their predictions are random\n")
-    embeddings = model.encoder.encode(sentences)
-    print(f"embeddings: {embeddings.shape[0]} x {embeddings.shape[1]} ({model.config.pooling} pooling)")
+    pooling = args.pooling_strategy or model.config.pooling
+    embeddings = embed_texts(model.encoder, sentences, pooling=pooling)
+    kept = f"; the sentence head keeps its {model.config.pooling}" if pooling != model.config.pooling else ""
+    print(f"embeddings: {embeddings.shape[0]} x {embeddings.shape[1]} ({model.config.backbone}, {pooling} pooling{kept})")
     _print_matrix(sentences, cosine_similarity(embeddings, embeddings))
     print()
     print_answers(predict_texts(model, sentences))
@@ -318,8 +388,13 @@ def _fine_tune(args: argparse.Namespace) -> None:
     from mtl.pipeline.finetune import fine_tune
 
     if args.create_example_data:
-        _write_example_data(args.example_output, args.n, args.seed)
+        _write_example_data(args.example_output, args.n, args.example_seed)
         return
+    if args.data is None:
+        # the guide's flow: `--create_example_data`, then a plain run trains on the file it wrote
+        args.data = str(args.example_output) if args.example_output.is_file() else "example"
+        if args.data != "example":
+            print(f"data: {args.data} (--example_output; --data example would generate the example data afresh)")
     export = _export_settings()
     owned = {m.name for m in export.models.values()}
     if args.register in owned and not args.force:
@@ -341,7 +416,7 @@ def _fine_tune(args: argparse.Namespace) -> None:
         precision=args.precision,
     )
     if args.data == "example":
-        source, tables = "example", prepare_example(args.n, args.seed)
+        source, tables = "example", prepare_example(args.n, args.example_seed)
     elif args.data == "real":
         cap = args.max_train_rows
         source, tables = "real", prepare_real(PrepareConfig(raw_dir=args.raw_dir, sst2_train=cap, conll_train=cap, seed=args.seed))
@@ -376,17 +451,15 @@ def _write_example_data(path: Path, n: int, seed: int) -> None:
 
 def _predict(args: argparse.Namespace) -> None:
     from mtl.inference.predict import predict_texts
-    from mtl.registry.loading import DEFAULT_MODEL_DIRS, find_trained_model
 
     if args.precision != "fp32" and args.runtime != "torch":
         raise SystemExit(f"mtl predict: error: --precision {args.precision} needs --runtime torch (got --runtime {args.runtime})")
     # the model the served endpoint and the demo use, so that the CLI's answers are the server's
-    found = find_trained_model(args.model_path)
-    if found is None:
-        raise SystemExit(
-            f"mtl predict: error: no trained model (no mtl-pipeline @champion in the MLflow store, no {DEFAULT_MODEL_DIRS[0]}); "
-            "pass --model_path or run `make run` first"
-        )
+    found = _trained_model(args, "real", "predict")
+    if isinstance(found, str):
+        from mtl.apps.hints import HOW_TO_TRAIN, NO_TRAINED_MODEL
+
+        raise SystemExit(f"mtl predict: error: {NO_TRAINED_MODEL} (no --model_path, no {PIPELINE_MODEL} @champion, no models/real/model); {HOW_TO_TRAIN}")
     model, where = found
     print(f"model: {where}", file=sys.stderr)  # stderr, so that --json output stays JSON
     try:
@@ -488,6 +561,22 @@ def main(argv: Sequence[str] | None = None) -> None:
         # a bad row in the user's data (file:line), data that is not there, or more rows asked than it has
         # (--max_train_rows past what SST-2 train leaves after its dev split): one line, no traceback
         raise SystemExit(f"mtl {args.command}: error: {err}") from None
+    except (MemoryError, RuntimeError) as err:
+        if not out_of_memory(err):
+            raise
+        raise SystemExit(f"mtl {args.command}: error: out of memory ({str(err).strip().splitlines()[0]}); {OUT_OF_MEMORY_HINT}") from None
+
+
+# the user guide's remedies, in its order; TROUBLESHOOTING.md has the measured cases
+OUT_OF_MEMORY_HINT = "try a smaller --batch_size (4), a shorter --max_length (64) or a smaller backbone (--model_name sentence-transformers/all-MiniLM-L6-v2)"
+
+
+def out_of_memory(err: BaseException) -> bool:
+    """Whether ``err`` is torch (CPU or GPU) or Python running out of memory."""
+    torch = sys.modules.get("torch")  # imported by then whenever a model ran
+    if isinstance(err, MemoryError) or (torch is not None and isinstance(err, torch.OutOfMemoryError)):
+        return True
+    return "can't allocate memory" in str(err) or "out of memory" in str(err).lower()
 
 
 if __name__ == "__main__":

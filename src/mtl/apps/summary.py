@@ -13,7 +13,7 @@ from pathlib import Path
 from mlflow.tracking import MlflowClient
 
 from mtl.config.params import DATA_SOURCES
-from mtl.pipeline.stage import Paths
+from mtl.config.paths import Paths
 from mtl.tracking.runs import PIPELINE_EXPERIMENTS
 from mtl.tracking.store import configure, has_store
 from mtl.tracking.ui import runs_url

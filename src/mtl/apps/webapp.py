@@ -22,7 +22,7 @@ import pandas as pd
 
 from mtl.apps.examples import DEMO_SENTENCES, REAL_DEMO_SENTENCES
 from mtl.config.params import DATA_SOURCES
-from mtl.pipeline.stage import Paths
+from mtl.config.paths import FINE_TUNED_DIR, Paths
 from mtl.registry.loading import load_registered
 from mtl.registry.versions import resolve
 from mtl.text.entities import keep_confident
@@ -128,7 +128,8 @@ def _is_model_dir(path: Path) -> bool:
 def cli_choices(client, root: str | Path) -> list[ModelChoice]:
     """Models fine-tuned with ``mtl fine-tune``: the runs of experiment ``mtl-cli`` whose saved model still
     exists (newest first), then any other saved model directory under ``<root>/models`` but the pipeline's own
-    (``models/<source>/model``: those are registered, and listed as registered models).
+    (``models/<source>/model``: those are registered, and listed as registered models), or under ``outputs/models``
+    (where the user guide's ``fine_tune.py`` saves).
 
     Nothing here comes from a typed path: the app offers only what these two places list.
     """
@@ -154,10 +155,9 @@ def cli_choices(client, root: str | Path) -> list[ModelChoice]:
                 **({"registered": registered} if registered else {}),
             }
             choices.append(ModelChoice("cli", f"dir:{path}", f"{shown} ({run.info.run_name}, {details['run_date']})", details))
-    models = root / "models"
     seen.update((root / Paths(source).model).resolve() for source in DATA_SOURCES)
-    if models.is_dir():
-        for config in sorted(models.glob("**/config.json")):
+    for models in (root / "models", root / FINE_TUNED_DIR.parent):
+        for config in sorted(models.glob("**/config.json")) if models.is_dir() else ():
             path = config.parent.resolve()
             if path in seen or not _is_model_dir(path) or len(path.relative_to(models).parts) > 3:
                 continue
@@ -221,29 +221,16 @@ def load_source(key: str) -> LoadedModel:
     raise ValueError(f"unknown model key {key!r}: expected models:/NAME/VERSION, dir:PATH or backbone:NAME")
 
 
-def encode_with_pooling(encoder, sentences: list[str], pooling: str) -> np.ndarray:
-    """Embeddings of ``sentences`` from ``encoder``'s backbone under ``pooling`` (the encoder itself is left as it is),
-    tokenised and normalised as the served model's (``mtl.inference.predict.embed_texts``): under the model's own
-    pooling they are the embeddings ``return_embeddings`` serves."""
-    from mtl.config.options import check_pooling
-    from mtl.inference.predict import embed_texts
-    from mtl.model.encoder import SentenceEncoder
-
-    check_pooling(pooling)
-    view = SentenceEncoder(encoder.backbone, encoder.tokenizer, pooling=pooling, max_length=encoder.max_length)
-    return embed_texts(view, sentences)
-
-
 def analyse(loaded: LoadedModel, sentences: list[str], pooling: str) -> dict:
     """Run the model once: both tasks' answers (trained models only) and the embeddings under ``pooling``.
 
     The result is what the app caches; ``computed_at`` shows when the model last ran.
     """
-    from mtl.inference.predict import predict_texts
+    from mtl.inference.predict import embed_texts, predict_texts
 
     started = time.time()
     answers = predict_texts(loaded.model, sentences) if loaded.trained else None
-    embeddings = encode_with_pooling(loaded.encoder, sentences, pooling)
+    embeddings = embed_texts(loaded.encoder, sentences, pooling=pooling)
     return {"answers": answers, "embeddings": embeddings, "pooling": pooling, "computed_at": started, "seconds": time.time() - started}
 
 

@@ -1,9 +1,20 @@
-"""Where the project is: the repository root a stage runs for, and paths relative to it."""
+"""Where things are: the repository root a stage runs for, each data source's pipeline files, and the user guide's paths.
+
+Every path of the pipeline is per data source, fixed in ``Paths`` and in ``dvc.yaml``, and nowhere else.
+"""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
+
+from mtl.config.params import check_source
+
+# The user guide's paths, the defaults of `mtl fine-tune` and `mtl example-data` (and so of its src/*.py scripts):
+# outside data/ and models/, which the pipeline owns (DVC outputs, emptied by `make clean`).
+FINE_TUNED_DIR = Path("outputs/models/fine_tuned")
+EXAMPLE_DATA_FILE = Path("outputs/data/example_data.json")
 
 
 def project_root() -> Path:
@@ -20,3 +31,61 @@ def resolve_path(path: str | Path) -> Path:
     """``path`` as is when absolute, else relative to ``project_root()``."""
     path = Path(path).expanduser()
     return path if path.is_absolute() else project_root() / path
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Every file and directory of one data source's pipeline (see dvc.yaml)."""
+
+    source: str
+
+    def __post_init__(self) -> None:
+        check_source(self.source)
+
+    @property
+    def prepared(self) -> Path:
+        return Path("data/prepared") / self.source
+
+    @property
+    def aligned(self) -> Path:
+        return Path("data/aligned") / self.source
+
+    @property
+    def labels(self) -> Path:
+        return self.aligned / "labels.json"
+
+    @property
+    def model(self) -> Path:
+        return Path("models") / self.source / "model"
+
+    @property
+    def registered(self) -> Path:
+        # not a DVC output: it holds a registry version number, which differs between clean runs
+        return Path("models") / self.source / "registered.json"
+
+    @property
+    def align_report(self) -> Path:
+        return Path("metrics") / self.source / "align.json"
+
+    @property
+    def history(self) -> Path:
+        return Path("metrics") / self.source / "history.csv"
+
+    @property
+    def scores(self) -> Path:
+        # every score of every split (the gate reads it; MLflow gets it all): a plain output
+        return Path("metrics") / self.source / "scores.json"
+
+    @property
+    def metrics(self) -> Path:
+        # the summary people compare (``dvc metrics show``, ``dvc exp show``)
+        return Path("metrics") / self.source / "metrics.json"
+
+    @property
+    def sample(self) -> Path:
+        # the model's answer to the sample sentences (mtl.inference.samples): the README shows the real source's
+        return Path("metrics") / self.source / "sample.json"
+
+    @property
+    def plots(self) -> Path:
+        return Path("plots") / self.source

@@ -362,7 +362,8 @@ def generate_examples(n: int = 900, seed: int = 0) -> pd.DataFrame:
 
 
 def write_examples(path: str | os.PathLike[str], n: int = 900, seed: int = 0) -> pd.DataFrame:
-    """Generate examples (see ``generate_examples``) and write them to ``path`` as JSON Lines.
+    """Generate examples (see ``generate_examples``) and write them to ``path``: JSON Lines, or a JSON array
+    when ``path`` ends in ``.json`` (the user guide's ``example_data.json``); ``read_example`` reads both.
 
     One object per line with keys text, words, word_tags, sentence_label, template, split. Parent
     directories are created; the file is written to a temporary name in the same directory and
@@ -373,10 +374,12 @@ def write_examples(path: str | os.PathLike[str], n: int = 900, seed: int = 0) ->
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
+        lines = [
+            json.dumps({key: _plain(record[key]) for key in _OUTPUT_COLUMNS}, ensure_ascii=False) for record in df.to_dict(orient="records")
+        ]
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            for record in df.to_dict(orient="records"):
-                obj = {key: _plain(record[key]) for key in _OUTPUT_COLUMNS}
-                handle.write(json.dumps(obj, ensure_ascii=False) + "\n")
+            # a .json file is one JSON document (an array), still one sentence per line so errors can name a line
+            handle.write("[\n" + ",\n".join(lines) + "\n]\n" if target.suffix.lower() == ".json" else "".join(f"{line}\n" for line in lines))
         os.replace(tmp_name, target)
     except BaseException:
         # Never leave a stray temporary file behind, whatever interrupted the write.

@@ -118,7 +118,7 @@ def load_split(dataset: str, split: str, raw_dir: str | os.PathLike[str] | None)
         # Say both halves of the story: the local files were not there, and the fallback failed too.
         raise FileNotFoundError(
             f"raw data directory {raw_dir} not found, and loading {dataset} {split} from the Hugging Face Hub "
-            f"failed ({err}); point prepare.raw_dir at a directory with sst2/ and conll2003/"
+            f"failed ({err}); point prepare.raw_dir (params.yaml) or --raw_dir (mtl) at a directory with sst2/ and conll2003/"
         ) from err
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -140,10 +140,56 @@ def read_conll(path: str | os.PathLike[str], tags: Iterable[str] = CONLL_TAGS) -
     return table(texts, all_words, all_tags, [None] * len(texts))
 
 
+def json_records(path: str | os.PathLike[str]) -> Iterator[tuple[int, object]]:
+    """Each JSON value in ``path`` with the 1-based line it starts on: the items of a JSON array when a ``.json``
+    file starts with ``[`` (``mtl example-data`` writes one, as the user guide's ``example_data.json``), else one
+    value per line (JSON Lines; blank lines skipped). DataError with the line for invalid JSON."""
+    lines = _read_lines(path)
+    content = "\n".join(lines)
+    start = len(content) - len(content.lstrip())
+    if Path(path).suffix.lower() != ".json" or not content[start:].startswith("["):
+        for number, line in enumerate(lines, start=1):
+            if line.strip():
+                try:
+                    yield number, json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise DataError(path, number, f"invalid JSON: {exc.msg} (column {exc.colno})") from None
+        return
+    decoder = json.JSONDecoder()
+
+    def skip(at: int) -> int:
+        while at < len(content) and content[at].isspace():
+            at += 1
+        return at
+
+    def fail(at: int, message: str) -> DataError:
+        return DataError(path, content.count("\n", 0, at) + 1, message)
+
+    at = skip(start + 1)
+    if content[at : at + 1] != "]":  # not an empty array
+        while True:
+            if at >= len(content):
+                raise fail(at, "the JSON array is not closed with ']'")
+            try:
+                value, end = decoder.raw_decode(content, at)
+            except json.JSONDecodeError as exc:
+                raise fail(exc.pos, f"invalid JSON: {exc.msg} (column {exc.colno})") from None
+            yield content.count("\n", 0, at) + 1, value
+            at = skip(end)
+            if content[at : at + 1] == ",":
+                at = skip(at + 1)
+            elif content[at : at + 1] == "]":
+                break
+            else:
+                raise fail(at, "the JSON array is not closed with ']'" if at >= len(content) else "expected ',' or ']' after an item of the JSON array")
+    if skip(at + 1) < len(content):
+        raise fail(skip(at + 1), "text after the end of the JSON array")
+
+
 def read_example(
     path: str | os.PathLike[str], extra_columns: Sequence[str] = (), optional_columns: Sequence[str] = ()
 ) -> pd.DataFrame:
-    """Read the example data set: JSON Lines, one object per sentence.
+    """Read the example data set: one JSON object per sentence, as JSON Lines or a JSON array (``json_records``).
 
     Each object needs ``text``, ``words``, ``word_tags`` and ``sentence_label``; the table keeps only
     COLUMNS plus any keys named in ``extra_columns`` (e.g. ``("template", "split")``), which then
@@ -156,13 +202,7 @@ def read_example(
     required = _EXAMPLE_KEYS + tuple(k for k in extra_columns if k not in _EXAMPLE_KEYS)
     token_labels = frozenset(EXAMPLE_TOKEN_LABELS)
     records: list[dict[str, object]] = []
-    for number, line in enumerate(_read_lines(path), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(path, number, f"invalid JSON: {exc.msg} (column {exc.colno})") from None
+    for number, obj in json_records(path):
         if not isinstance(obj, dict):
             raise DataError(path, number, f"expected a JSON object, got {type(obj).__name__}")
         missing = [key for key in required if key not in obj]

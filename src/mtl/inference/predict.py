@@ -122,14 +122,17 @@ def tokenize_texts(tokenizer, texts: Sequence[str], max_length: int) -> tuple[li
     return split, encoded, [encoded.word_ids(i) for i in range(len(texts))]
 
 
-def embed_texts(encoder: SentenceEncoder, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
-    """L2-normalised embeddings of free text, tokenised as ``predict_texts`` tokenises it (``tokenize_texts``).
+def embed_texts(encoder: SentenceEncoder, texts: Sequence[str], batch_size: int = 32, pooling: str | None = None) -> np.ndarray:
+    """L2-normalised embeddings of free text, tokenised as ``predict_texts`` tokenises it (``tokenize_texts``),
+    pooled by ``pooling`` (default: the encoder's own; the encoder itself is left as it is).
 
-    With the encoder of a trained model (its own pooling), these are the embeddings the served model returns
-    (``return_embeddings``); the app shows them, under any pooling.
+    With the encoder of a trained model and its own pooling, these are the embeddings the served model returns
+    (``return_embeddings``); the app and ``mtl demo`` show them, under any pooling.
     """
     if isinstance(texts, str):
         raise TypeError("embed_texts expects a list of sentences, not one string")
+    if pooling is not None and pooling != encoder.pooling:  # SentenceEncoder checks the name
+        encoder = SentenceEncoder(encoder.backbone, encoder.tokenizer, pooling=pooling, max_length=encoder.max_length)
     _, encoded, _ = tokenize_texts(encoder.tokenizer, texts, encoder.max_length)
     out = np.zeros((len(texts), encoder.dim), dtype=np.float32)
     with batch_forward(encoder, ("embeddings",)) as forward:

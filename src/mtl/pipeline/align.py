@@ -6,12 +6,13 @@ import json
 from pathlib import Path
 
 from mtl.config.params import AlignConfig, ModelParams
+from mtl.config.paths import Paths
 from mtl.data.align import align_tables
 from mtl.data.files import replace_dir, write_json
 from mtl.data.sources import label_sets
 from mtl.data.tables import read_tables, write_tables
 from mtl.model.backbones import load_tokenizer
-from mtl.pipeline.stage import Paths, log
+from mtl.pipeline.stage import log
 
 
 def run(source: str, cfg: AlignConfig, model: ModelParams) -> dict:

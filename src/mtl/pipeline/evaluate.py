@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import mlflow
 
+from mtl.config.paths import Paths
 from mtl.data.files import dir_hash, write_json
 from mtl.data.tables import read_tables
 from mtl.evaluation.evaluate import score_tables
@@ -17,7 +18,6 @@ from mtl.evaluation.summary import summary
 from mtl.inference.predict import predict_texts
 from mtl.inference.samples import SAMPLE_SENTENCES
 from mtl.model.multitask import MultiTaskModel
-from mtl.pipeline.stage import Paths
 from mtl.tracking.history import read_history
 from mtl.tracking.metrics import headline_metrics, score_metrics
 from mtl.tracking.runs import find_run

@@ -14,9 +14,10 @@ import mlflow
 from mlflow.tracking import MlflowClient
 
 from mtl.config.params import ExportConfig
+from mtl.config.paths import Paths
 from mtl.data.files import dir_hash, write_json
 from mtl.data.tables import read_tables, selection_fingerprints
-from mtl.pipeline.stage import Paths, log
+from mtl.pipeline.stage import log
 from mtl.registry import gate, versions
 from mtl.registry.promotion import gate_version
 from mtl.registry.pyfunc import code_hash, log_pyfunc, scoring_hash

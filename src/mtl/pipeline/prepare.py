@@ -8,12 +8,12 @@ from pathlib import Path
 import pandas as pd
 
 from mtl.config.params import PrepareConfig
-from mtl.config.paths import resolve_path
+from mtl.config.paths import Paths, resolve_path
 from mtl.data.files import replace_dir
 from mtl.data.raw import raw_sources
 from mtl.data.sources import prepare_example, prepare_real
 from mtl.data.tables import write_tables
-from mtl.pipeline.stage import Paths, log
+from mtl.pipeline.stage import log
 
 
 def run(source: str, cfg: PrepareConfig) -> dict[str, pd.DataFrame]:

@@ -9,11 +9,12 @@ import mlflow
 
 from mtl.config.model import ModelConfig
 from mtl.config.params import ModelParams, TrainConfig
+from mtl.config.paths import Paths
 from mtl.data.files import dir_hash, replace_dir
 from mtl.data.splits import selection_sets
 from mtl.data.tables import by_role, read_tables
 from mtl.model.multitask import MultiTaskModel
-from mtl.pipeline.stage import Paths, log
+from mtl.pipeline.stage import log
 from mtl.tracking.history import history_row, write_history
 from mtl.tracking.metrics import log_epoch
 from mtl.tracking.runs import MODEL_HASH_TAG, PIPELINE_EXPERIMENTS, flatten, run_name, run_tags

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from mtl.config.params import ExportConfig
+from mtl.config.paths import FINE_TUNED_DIR, Paths
 from mtl.model.multitask import MultiTaskModel
 from mtl.registry.pyfunc import MODEL_ARTIFACT
 from mtl.registry.versions import CHAMPION, aliased, resolve
@@ -16,9 +18,16 @@ from mtl.tracking.store import configure, has_store
 
 # a registered model by name and alias, or name and version
 MODEL_URI = re.compile(r"models:/([^/@]+)(?:@([\w-]+)|/(\d+))")
-REGISTERED_MODEL = "mtl-pipeline"  # the real-data model's registered name (params.yaml: export.models.real.name)
-# the pipeline's saved real-data model, used when no champion is registered yet
-DEFAULT_MODEL_DIRS = (Path("models/real/model"),)
+REGISTERED_MODEL = ExportConfig().models["real"].name  # mtl-pipeline, what `make serve` serves
+
+
+def default_models(source: str) -> tuple[str, tuple[Path, ...]]:
+    """What answers for ``source``'s data when no model is named: the registered name whose ``@champion`` comes
+    first, then saved model directories. For the example data these are the pipeline's own model, then the
+    user guide's ``fine_tune.py`` output; for real data, the pipeline's (after a run that failed the gate, the
+    challenger, not what is served)."""
+    dirs = (Paths(source).model, FINE_TUNED_DIR) if source == "example" else (Paths(source).model,)
+    return ExportConfig().models[source].name, dirs
 
 
 def load_registered(uri: str) -> MultiTaskModel:
@@ -71,15 +80,16 @@ def load_reference(reference: str | Path, root: str | Path = ".") -> tuple[Multi
     return load_registered(f"models:/{name}/{number}"), where
 
 
-def find_trained_model(model_path: str | Path | None, root: str | Path = ".") -> tuple[MultiTaskModel, str] | None:
-    """The model to answer with: ``model_path`` (a directory or a registered model URI, ``load_reference``), else the
-    real-data champion, else a saved pipeline model; None if none exists."""
+def find_trained_model(model_path: str | Path | None, root: str | Path = ".", source: str = "real") -> tuple[MultiTaskModel, str] | None:
+    """The model to answer with: ``model_path`` (a directory or a registered model URI, ``load_reference``), else
+    ``source``'s champion, else a saved model of its data (``default_models``); None if none exists."""
     if model_path is not None:
         return load_reference(model_path, root)
-    found = champion_model(root=root)
+    name, dirs = default_models(source)
+    found = champion_model(name, root=root)
     if found is not None:
         return found
-    for directory in DEFAULT_MODEL_DIRS:
+    for directory in dirs:
         if (Path(root) / directory / "config.json").is_file():
             return MultiTaskModel.load(Path(root) / directory), str(directory)
     return None
