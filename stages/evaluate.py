@@ -8,7 +8,8 @@ from mtl.pipeline.stage import source_arg, stage_main
 
 
 def main() -> None:
-    evaluate.run(source_arg(sys.argv), section(load_params(), "evaluate", EvaluateConfig).batch_size)
+    params = load_params()
+    evaluate.run(source_arg(sys.argv, params), section(params, "evaluate", EvaluateConfig).batch_size)
 
 
 if __name__ == "__main__":

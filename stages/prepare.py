@@ -6,12 +6,15 @@ Usage: python stages/prepare.py example|real
 import sys
 
 from mtl.config.params import PrepareConfig, load_params, section
+from mtl.config.sources import source_config
 from mtl.pipeline import prepare
 from mtl.pipeline.stage import source_arg, stage_main
 
 
 def main() -> None:
-    prepare.run(source_arg(sys.argv), section(load_params(), "prepare", PrepareConfig))
+    params = load_params()
+    source = source_arg(sys.argv, params)
+    prepare.run(source, source_config(params, source).data, section(params, "prepare", PrepareConfig))
 
 
 if __name__ == "__main__":

@@ -173,9 +173,9 @@ def project(tmp_path_factory, tokenizer, tiny_bert_config, raw_dir):
     # The example model learns (the tiny backbone reaches about 0.67 sentence accuracy and 0.74 entity F1 on its
     # validation templates in 25 epochs, 7 s), so its gate has teeth: a model that learned nothing (1/3 and 0)
     # fails it. 48 SST-2 and CoNLL rows in one epoch teach nothing, so the real model's gate stays open.
-    params["train"]["sources"]["example"] = {"batch_size": 8, "epochs": 25, "learning_rate": 2e-3, "head_learning_rate": 1e-2}
-    params["export"]["models"]["example"]["gate"].update(sentence_accuracy=TINY_EXAMPLE_GATE, entity_f1=TINY_EXAMPLE_GATE)
-    params["export"]["models"]["real"]["gate"].update(sentence_accuracy=0.0, entity_f1=0.0)
+    params["sources"]["example"]["train"] = {"batch_size": 8, "epochs": 25, "learning_rate": 2e-3, "head_learning_rate": 1e-2}
+    params["sources"]["example"]["gate"].update(sentence_accuracy=TINY_EXAMPLE_GATE, entity_f1=TINY_EXAMPLE_GATE)
+    params["sources"]["real"]["gate"].update(sentence_accuracy=0.0, entity_f1=0.0)
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     (root / "dvc.lock").unlink(missing_ok=True)
     env = {

@@ -40,7 +40,7 @@ TOKEN_ROWS = 24  # three global batches of a token-only set
 
 def tiny_sets(tokenizer):
     """A sentence-only and a token-only training set of identically shaped rows, and a validation set."""
-    encoded, _ = align_tables(prepare_example(600, 0), tokenizer, "example", "first", 48)
+    encoded, _ = align_tables(prepare_example(600, 0), tokenizer, label_sets("example"), "first", 48)
     table = by_role(encoded, "train")["example"]
     shape = [(len(ids), sum(label != IGNORE for label in labels)) for ids, labels in zip(table["input_ids"], table["token_labels"])]
     common = Counter(shape).most_common(1)[0][0]

@@ -54,7 +54,7 @@ def test_align_train_predict_save_and_load(roberta_backbone, tmp_path):
     sentence_labels, token_labels = label_sets("example")
     config = ModelConfig(name=str(roberta_backbone), sentence_labels=sentence_labels, token_labels=token_labels, max_length=64)
     model = MultiTaskModel.from_backbone(config, seed=0)
-    encoded, reports = align_tables(prepare_example(60, seed=1), model.tokenizer, "example", "first", 64)
+    encoded, reports = align_tables(prepare_example(60, seed=1), model.tokenizer, label_sets("example"), "first", 64)
     table = encoded["example/train"]
     first_words = [[ids[p] for p, w in enumerate(word_ids) if w >= 0 and (p == 0 or word_ids[p - 1] != w)] for ids, word_ids in
                    zip(table["input_ids"], table["word_ids"])]

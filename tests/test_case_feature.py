@@ -105,11 +105,11 @@ def test_collate_pads_case_ids_with_none():
 def test_training_learns_the_case_embedding_and_keeps_none_at_zero(make_tiny_model, tokenizer):
     from mtl.config.params import TrainConfig
     from mtl.data.align import align_tables
-    from mtl.data.sources import prepare_example
+    from mtl.data.sources import label_sets, prepare_example
     from mtl.data.tables import by_role
     from mtl.training.loop import train
 
-    encoded, _ = align_tables(prepare_example(120, seed=1), tokenizer, "example", "first", 64)
+    encoded, _ = align_tables(prepare_example(120, seed=1), tokenizer, label_sets("example"), "first", 64)
     model = make_tiny_model(case_feature=True)
     cfg = TrainConfig(epochs=1, batch_size=16, learning_rate=1e-3, head_learning_rate=3e-3, warmup_ratio=0.0, seed=0)
     train(model, by_role(encoded, "train"), {}, cfg, log=lambda _: None)

@@ -152,9 +152,14 @@ def test_fine_tune_on_bad_user_data_names_file_and_line(tmp_path):
 
     row = {"text": "Rain today", "words": ["Rain", "today"], "word_tags": ["B-WEATHER", "O"], "sentence_label": "Weather"}
     bad = tmp_path / "bad.jsonl"
-    bad.write_text(json.dumps(row) + "\n" + json.dumps({**row, "sentence_label": "Sports"}) + "\n")
-    with pytest.raises(SystemExit, match=r"mtl fine-tune: error: .*bad.jsonl:2: unknown sentence_label 'Sports'"):
+    bad.write_text(json.dumps(row) + "\n" + json.dumps({**row, "word_tags": ["I-WEATHER", "O"]}) + "\n")
+    with pytest.raises(SystemExit, match=r"mtl fine-tune: error: .*bad.jsonl:2: word 1 \('Rain'\): tag 'I-WEATHER' after 'O'"):
         main(["fine-tune", "--data", str(bad)])
+    # a user's labels are free, but validation may not hold one that training never saw (line 2 is drawn for validation)
+    unseen = tmp_path / "unseen.jsonl"
+    unseen.write_text(json.dumps(row) + "\n" + json.dumps({**row, "sentence_label": "Sports"}) + "\n")
+    with pytest.raises(SystemExit, match=r"mtl fine-tune: error: .*unseen.jsonl:2: sentence label 'Sports' never appears in training \(training has: Weather\)"):
+        main(["fine-tune", "--data", str(unseen)])
     mixed = tmp_path / "mixed.jsonl"
     mixed.write_text(json.dumps({**row, "split": "train"}) + "\n\n" + json.dumps(row) + "\n")
     with pytest.raises(DataError, match=r"mixed.jsonl:3: no 'split' here"):

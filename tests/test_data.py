@@ -77,15 +77,15 @@ def test_read_sst2_without_final_newline(tmp_path: Path) -> None:
     ("content", "where", "problem"),
     [
         ("", "", "file is empty"),
-        ("text\tlabel\nfine \t1\n", ":1", "expected the header"),
-        ("fine \t1\n", ":1", "expected the header"),
-        ("sentence\tlabel\nfine \t1\nno label here\n", ":3", "expected 2 tab-separated columns"),
-        ("sentence\tlabel\nfine \t1\n\nmore \t0\n", ":3", "expected 2 tab-separated columns"),
-        ("sentence\tlabel\nfine \t1\ttoo many\n", ":2", "expected 2 tab-separated columns"),
+        ("text\tlabel\nfine \t1\n", ":1", "expected a header naming the columns 'sentence' and 'label'"),
+        ("fine \t1\n", ":1", "expected a header naming the columns"),
+        ("sentence\tlabel\nfine \t1\nno label here\n", ":3", "expected 2 tab-separated columns (sentence, label)"),
+        ("sentence\tlabel\nfine \t1\n\nmore \t0\n", ":3", "expected 2 tab-separated columns (sentence, label)"),
+        ("sentence\tlabel\nfine \t1\ttoo many\n", ":2", "expected 2 tab-separated columns (sentence, label)"),
         ("sentence\tlabel\nfine \t2\n", ":2", "label must be 0 or 1, got '2'"),
         ("sentence\tlabel\nfine \tpositive\n", ":2", "label must be 0 or 1"),
         ("sentence\tlabel\nfine \t1\n   \t0\n", ":3", "empty sentence"),
-        ("sentence\tlabel\n", "", "no sentences after the header"),
+        ("sentence\tlabel\n", "", "no sentences after the header: add rows"),
     ],
 )
 def test_read_sst2_errors(tmp_path: Path, content: str, where: str, problem: str) -> None:
@@ -117,20 +117,21 @@ Blackburn NNP I-NP I-PER
 -DOCSTART- -X- -X- O
 
 In IN B-PP O
-Paris NNP B-NP I-LOC
+Paris NNP B-NP B-LOC
 """
 
 
 def test_read_conll_good(tmp_path: Path) -> None:
     df = read_conll(write(tmp_path, "c.txt", CONLL_GOOD))
+    lines = df.pop("line")
     assert records(df) == [
         {"text": "EU rejects German .", "words": ["EU", "rejects", "German", "."],
          "word_tags": ["B-ORG", "O", "B-MISC", "O"], "sentence_label": None},
         {"text": "Peter Blackburn", "words": ["Peter", "Blackburn"], "word_tags": ["B-PER", "I-PER"],
          "sentence_label": None},
-        # an I- tag that continues nothing is accepted as it is
-        {"text": "In Paris", "words": ["In", "Paris"], "word_tags": ["O", "I-LOC"], "sentence_label": None},
+        {"text": "In Paris", "words": ["In", "Paris"], "word_tags": ["O", "B-LOC"], "sentence_label": None},
     ]
+    assert lines.tolist() == [3, 8, 13]  # where each sentence starts, for errors found later (file:line)
     assert_list_columns(df)
 
 
@@ -143,7 +144,8 @@ def test_read_conll_custom_tag_set(tmp_path: Path) -> None:
     path = write(tmp_path, "c.txt", "Apple NNP B-NP B-TECH\n")
     assert read_conll(path, tags=("O", "B-TECH", "I-TECH"))["word_tags"].tolist() == [["B-TECH"]]
     with pytest.raises(DataError, match=r":1: unknown NER tag 'B-TECH'"):
-        read_conll(path)
+        read_conll(path, CONLL_TAGS)
+    assert read_conll(path)["word_tags"].tolist() == [["B-TECH"]]  # a user's file: any entity type
 
 
 @pytest.mark.parametrize(
@@ -152,16 +154,19 @@ def test_read_conll_custom_tag_set(tmp_path: Path) -> None:
         ("", "", "file is empty"),
         ("-DOCSTART- -X- -X- O\n\n", "", "no sentences"),
         ("\n\n", "", "no sentences"),
-        ("EU NNP B-NP B-ORG\nrejects VBZ O\n", ":2", "expected 4 space-separated columns"),
-        ("EU NNP B-NP B-ORG\n\nrejects VBZ B-VP O extra\n", ":3", "expected 4 space-separated columns"),
+        ("EU NNP B-NP B-ORG\nrejects\n", ":2", "expected at least 2 space-separated columns (word ... tag), got 1"),
+        ("EU NNP B-NP B-ORG\n\nrejects VBZ B-VP O extra\n", ":3", "unknown NER tag 'extra'"),
         ("EU NNP B-NP B-ORG\nrejects VBZ B-VP B-XYZ\n", ":2", "unknown NER tag 'B-XYZ'"),
         ("EU NNP B-NP b-org\n", ":1", "unknown NER tag 'b-org'"),
+        ("In IN B-PP O\nParis NNP B-NP I-LOC\n", ":2", "tag 'I-LOC' after 'O': an I-LOC must follow B-LOC or I-LOC (IOB2)"),
+        ("In B-LOC\nParis I-PER\n", ":2", "tag 'I-PER' after 'B-LOC'"),
+        ("In b-loc\n", ":1", "tag 'b-loc' is not IOB2"),
     ],
 )
 def test_read_conll_errors(tmp_path: Path, content: str, where: str, problem: str) -> None:
     path = write(tmp_path, "bad.txt", content)
     with pytest.raises(DataError) as info:
-        read_conll(path)
+        read_conll(path, CONLL_TAGS if "NNP" in content or "VBZ" in content else None)
     assert str(info.value).startswith(f"{path}{where}: {problem}")
 
 
@@ -209,7 +214,7 @@ def _with(**changes: object) -> dict:
     ("lines", "where", "problem"),
     [
         ((), "", "file is empty"),
-        (("", "  "), "", "no examples"),
+        (("", "  "), "", "no sentences"),
         ((OTHER_EXAMPLE, '{"text": "broken"'), ":2", "invalid JSON"),
         ((OTHER_EXAMPLE, "", "not json at all"), ":3", "invalid JSON"),
         (("[1, 2]",), ":1", "expected a JSON object, got list"),
@@ -258,7 +263,7 @@ def test_a_json_array_reads_as_its_json_lines_do(tmp_path: Path) -> None:
         ("[\n" + json.dumps(OTHER_EXAMPLE), ":2", "the JSON array is not closed"),
         ("[\n" + json.dumps(OTHER_EXAMPLE) + "\n]\n[]", ":4", "text after the end of the JSON array"),
         ("[\n" + json.dumps(OTHER_EXAMPLE) + ",\n" + json.dumps(_with(sentence_label="Sports")) + "\n]", ":3", "unknown sentence_label 'Sports'"),
-        ("[\n]", "", "no examples"),
+        ("[\n]", "", "no sentences"),
     ],
 )
 def test_json_array_errors_name_the_line(tmp_path: Path, content: str, where: str, problem: str) -> None:

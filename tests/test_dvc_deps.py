@@ -145,8 +145,7 @@ def test_closure_follows_function_level_and_package_imports(tmp_path):
 def test_data_stages_do_not_depend_on_the_model_runtime_or_training():
     """An edit to a runtime or freezing module leaves the data stages as they are."""
     deps = _stage_deps()
-    for name in ("prepare_example", "prepare_real", "align"):
+    for name in ("prepare", "align"):
         assert not {"src/mtl/runtime", "src/mtl/training", "src/mtl/inference"} & deps[name][1], name
-    for name in ("prepare_example", "prepare_real"):
-        assert "src/mtl/model" not in deps[name][1], name
+    assert "src/mtl/model" not in deps["prepare"][1]
     assert {"src/mtl/runtime", "src/mtl/training"} <= deps["train"][1]

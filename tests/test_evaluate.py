@@ -5,6 +5,7 @@ import pytest
 
 from mtl.data.align import align_tables
 from mtl.data.readers import COLUMNS, CONLL_TAGS, SST2_LABELS
+from mtl.data.sources import label_sets
 from mtl.evaluation.evaluate import score_tables
 from mtl.evaluation.summary import summary
 from mtl.tracking.metrics import headline_metrics
@@ -67,7 +68,7 @@ def _sst2(*texts: str) -> pd.DataFrame:
 def test_score_tables_scores_sst2_dev_and_validation_never_train(make_tiny_model, tokenizer):
     model = make_tiny_model(sentence_labels=SST2_LABELS, token_labels=CONLL_TAGS)
     tables = {"sst2/train": _sst2("a fine film"), "sst2/dev": _sst2("a good film", "dull"), "sst2/validation": _sst2("great fun")}
-    encoded, _ = align_tables(tables, tokenizer, "real", "first", 32)
+    encoded, _ = align_tables(tables, tokenizer, label_sets("real"), "first", 32)
     scores, results = score_tables(model, encoded, batch_size=4)
     assert set(scores) == {"sst2"} and set(scores["sst2"]) == {"dev", "validation"}
     assert set(results) == {"sst2/dev", "sst2/validation"}

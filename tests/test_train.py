@@ -4,7 +4,7 @@ import torch
 
 from mtl.config.params import TaskWeights, TrainConfig
 from mtl.data.align import align_tables
-from mtl.data.sources import prepare_example
+from mtl.data.sources import label_sets, prepare_example
 from mtl.data.tables import by_role
 from mtl.evaluation.evaluate import evaluate_table
 from mtl.text.alignment import IGNORE
@@ -14,7 +14,7 @@ from mtl.training.loop import train
 @pytest.fixture(scope="module")
 def example_sets(tokenizer):
     tables = prepare_example(300, seed=1)
-    encoded, _ = align_tables(tables, tokenizer, "example", "first", 64)
+    encoded, _ = align_tables(tables, tokenizer, label_sets("example"), "first", 64)
     return encoded
 
 
@@ -32,7 +32,7 @@ def test_short_training_run_learns_both_tasks_on_unseen_templates(tokenizer):
     from mtl.model.multitask import MultiTaskModel
 
     tables = prepare_example(450, seed=1)
-    encoded, _ = align_tables(tables, tokenizer, "example", "first", 64)
+    encoded, _ = align_tables(tables, tokenizer, label_sets("example"), "first", 64)
     config = ModelConfig(name=MINILM, sentence_labels=["Technology", "Weather", "Other"], token_labels=["O", "B-TECH", "I-TECH", "B-WEATHER", "I-WEATHER"], max_length=64)
     model = MultiTaskModel.from_backbone(config, seed=0)
     test = by_role(encoded, "test")["example"]

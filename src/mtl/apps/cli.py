@@ -21,6 +21,7 @@ from mtl.config.options import (
 )
 from mtl.config.params import AlignConfig, ExportConfig, ModelParams, PrepareConfig, TaskWeights, TrainConfig
 from mtl.config.paths import EXAMPLE_DATA_FILE, FINE_TUNED_DIR
+from mtl.config.sources import DEFAULT_SOURCES, PIPELINE_MODEL, SourceConfig
 
 # One source of truth for defaults: the params.yaml sections' configs (TrainConfig, ModelParams, AlignConfig).
 # The CLI departs from them only where the guide's defaults are kept on purpose, and its --help says so.
@@ -29,7 +30,6 @@ from mtl.config.paths import EXAMPLE_DATA_FILE, FINE_TUNED_DIR
 TRAIN_DEFAULTS = TrainConfig()
 WEIGHT_DEFAULTS = TaskWeights()
 MODEL_DEFAULTS = ModelParams()
-PIPELINE_MODEL = ExportConfig().models["real"].name  # the real-data model's registered name by default: mtl-pipeline
 GUIDE_EPOCHS = 5  # the guide's `fine_tune.py` defaults: small example data wants more, smaller steps
 GUIDE_BATCH_SIZE = 8
 EXAMPLE_SEED = PrepareConfig().seed  # the pipeline's: `mtl example-data` and --create_example_data write its file
@@ -299,8 +299,9 @@ def print_answers(answers: list[dict]) -> None:
         print(f"  words:    {tags}")
 
 
-def _model_config(args: argparse.Namespace, source: str, **data: object):
-    """The config of a new model from the command's model flags (the rest from ``ModelParams``) and ``source``'s labels."""
+def _model_config(args: argparse.Namespace, source: str, labels=None, **data: object):
+    """The config of a new model from the command's model flags (the rest from ``ModelParams``) and its labels:
+    ``labels`` (``mtl.data.labels.LabelSets``), else the built-in ``source``'s."""
     from mtl.config.model import ModelConfig
     from mtl.data.sources import label_sets
 
@@ -310,7 +311,7 @@ def _model_config(args: argparse.Namespace, source: str, **data: object):
         "max_length": args.max_length or MODEL_DEFAULTS.max_length,
     }
     flags.update({key: getattr(args, key) for key in ("decoding", "case_feature") if hasattr(args, key)})
-    sentence_labels, token_labels = label_sets(source)
+    sentence_labels, token_labels = label_sets(source) if labels is None else (labels.sentence, labels.token)
     return ModelConfig.from_params(
         ModelParams(**flags), sentence_labels=sentence_labels, token_labels=token_labels, data_source=source, **data
     )
@@ -382,6 +383,7 @@ def _demo(args: argparse.Namespace) -> None:
 
 
 def _fine_tune(args: argparse.Namespace) -> None:
+    from mtl.data.labels import collect_labels
     from mtl.data.sources import prepare_custom, prepare_example, prepare_real
     from mtl.data.splits import held_out_splits, splits_by_dataset
     from mtl.model.multitask import MultiTaskModel
@@ -395,12 +397,12 @@ def _fine_tune(args: argparse.Namespace) -> None:
         args.data = str(args.example_output) if args.example_output.is_file() else "example"
         if args.data != "example":
             print(f"data: {args.data} (--example_output; --data example would generate the example data afresh)")
-    export = _export_settings()
-    owned = {m.name for m in export.models.values()}
+    export, sources = _export_settings()
+    owned = {m.model for m in sources.values()}
     if args.register in owned and not args.force:
         # checked before any training: the pipeline's names hold the models `make serve` and the app show
         raise SystemExit(
-            f"mtl fine-tune: error: {args.register} is a name the pipeline registers (params.yaml export.models); "
+            f"mtl fine-tune: error: {args.register} is a name the pipeline registers (params.yaml sources.<name>.model); "
             "pick another name, or pass --force to register there (the gate still decides its alias)"
         )
     weights = TaskWeights(args.task_a_weight, args.task_b_weight)
@@ -423,12 +425,15 @@ def _fine_tune(args: argparse.Namespace) -> None:
     else:
         source, tables = "custom", prepare_custom(args.data, args.validation_fraction, args.seed)
     extra = {"data_path": str(Path(args.data).resolve())} if source == "custom" else {}
-    model = MultiTaskModel.from_backbone(_model_config(args, source, alignment=args.alignment, extra=extra), seed=args.seed)
-    # the gate of the pipeline's model of the same data (a user's own file has the example data's labels)
-    gate = export.models["real" if source == "real" else "example"].gate
+    # a user's file brings its own labels, collected from its training split as the pipeline collects them
+    labels = collect_labels({n: t for n, t in tables.items() if n.endswith("/train")}) if source == "custom" else None
+    model = MultiTaskModel.from_backbone(_model_config(args, source, labels, alignment=args.alignment, extra=extra), seed=args.seed)
+    # the gate of the pipeline's model of the same data (a user's own file: the example's, for the tasks it has)
+    known = "real" if source == "real" else "example"
+    thresholds = sources.get(known, DEFAULT_SOURCES[known]).gate.thresholds(model.config.tasks)
     outcome = fine_tune(
         model, tables, cfg, args.output_dir, register=args.register, run_name=args.run_name, extra_params={"data": args.data},
-        thresholds=gate.thresholds(), tolerance=export.tolerance,
+        thresholds=thresholds, tolerance=export.tolerance,
     )
     if outcome["run_id"] is None:  # a torchrun rank other than 0: rank 0 reports
         return
@@ -484,17 +489,21 @@ def _export_onnx(args: argparse.Namespace) -> None:
     print("float32 graph, largest difference from PyTorch: " + ", ".join(f"{k} {v:.1e}" for k, v in fp32["max_abs_diff"].items()))
 
 
-def _export_settings() -> ExportConfig:
-    """params.yaml's ``export`` section when the working directory has a params.yaml, else its defaults."""
+def _export_settings() -> tuple[ExportConfig, dict[str, SourceConfig]]:
+    """params.yaml's ``export`` and ``sources`` sections when the working directory has a params.yaml, else their defaults."""
     from mtl.config.params import load_params, section
+    from mtl.config.sources import load_sources
 
-    return section(load_params(), "export", ExportConfig) if Path("params.yaml").is_file() else ExportConfig()
+    if not Path("params.yaml").is_file():
+        return ExportConfig(), dict(DEFAULT_SOURCES)
+    params = load_params()
+    return section(params, "export", ExportConfig), load_sources(params)
 
 
 def _gate_settings(name: str) -> tuple[dict[str, float], float] | None:
-    """The thresholds and tolerance params.yaml's ``export`` section sets for registered model ``name``, or None."""
-    cfg = _export_settings()
-    settings = next((m for m in cfg.models.values() if m.name == name), None)
+    """The thresholds and tolerance params.yaml sets for registered model ``name`` (its source's gate), or None."""
+    cfg, sources = _export_settings()
+    settings = next((s for s in sources.values() if s.model == name), None)
     return None if settings is None else (settings.gate.thresholds(), cfg.tolerance)
 
 

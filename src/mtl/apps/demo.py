@@ -29,7 +29,7 @@ def _entities(words: list[str], tags: list[str]) -> str:
 
 def compare_on_sample(model: MultiTaskModel, tables: dict[str, pd.DataFrame], shown: int = 4) -> dict[str, dict[str, float]]:
     """Print ``shown`` predictions beside their gold labels per data set; return each set's headline scores on the whole sample."""
-    encoded, _ = align_tables(tables, model.tokenizer, "real", model.config.alignment, model.config.max_length)
+    encoded, _ = align_tables(tables, model.tokenizer, (model.config.sentence_labels, model.config.token_labels), model.config.alignment, model.config.max_length)
     scores = {}
     for name, table in encoded.items():
         rows = forward_rows(model, list(table["input_ids"]), [word_ids_of(w) for w in table["word_ids"]], [list(w) for w in table["words"]])

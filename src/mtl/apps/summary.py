@@ -12,9 +12,8 @@ from pathlib import Path
 
 from mlflow.tracking import MlflowClient
 
-from mtl.config.params import DATA_SOURCES
 from mtl.config.paths import Paths
-from mtl.tracking.runs import PIPELINE_EXPERIMENTS
+from mtl.config.sources import DEFAULT_SOURCES, PIPELINE_MODEL, SourceConfig
 from mtl.tracking.store import configure, has_store
 from mtl.tracking.ui import runs_url
 
@@ -55,23 +54,32 @@ def model_line(root: Path, source: str) -> str | None:
     return line
 
 
+def declared_sources(root: Path | str = ".") -> dict[str, SourceConfig]:
+    """The sources ``root``'s params.yaml declares (its defaults without one)."""
+    from mtl.config.params import load_params
+    from mtl.config.sources import load_sources
+
+    path = Path(root) / "params.yaml"
+    return load_sources(load_params(path), str(path)) if path.is_file() else dict(DEFAULT_SOURCES)
+
+
 def experiment_links(root: str | Path = ".", host: str = "127.0.0.1") -> dict[str, str]:
     """Each pipeline experiment's runs table in the MLflow UI (``make ui``), in its "Headline scores" view, by name."""
     if not has_store(root):
         return {}
     configure(root)
     client = MlflowClient()
-    found = {name: client.get_experiment_by_name(name) for name in PIPELINE_EXPERIMENTS.values()}
+    found = {name: client.get_experiment_by_name(name) for name in (s.model for s in declared_sources(root).values())}
     return {name: runs_url(f"http://{host}:{UI_PORT}", e.experiment_id) for name, e in found.items() if e is not None}
 
 
 def summary_lines(root: str | Path = ".", host: str = "127.0.0.1", port: int = 5001) -> list[str]:
     """The models the pipeline registered under ``root``, then how to serve one, open the app and open the MLflow UI."""
     root = Path(root)
-    models = [line for line in (model_line(root, source) for source in DATA_SOURCES) if line is not None]
+    models = [line for line in (model_line(root, source) for source in declared_sources(root)) if line is not None]
     if not models:
         return ["no pipeline run yet: `make run` trains and registers the models"]
-    runs = experiment_links(root, host).get(PIPELINE_EXPERIMENTS["real"], f"http://{host}:{UI_PORT}")
+    runs = experiment_links(root, host).get(PIPELINE_MODEL, f"http://{host}:{UI_PORT}")
     return models + [
         f"serve:  make serve  -> http://{host}:{port}/invocations (MODEL=mtl-example)",
         f"app:    make app    -> http://{host}:{APP_PORT}",

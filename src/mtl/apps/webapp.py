@@ -21,7 +21,6 @@ import numpy as np
 import pandas as pd
 
 from mtl.apps.examples import DEMO_SENTENCES, REAL_DEMO_SENTENCES
-from mtl.config.params import DATA_SOURCES
 from mtl.config.paths import FINE_TUNED_DIR, Paths
 from mtl.registry.loading import load_registered
 from mtl.registry.versions import resolve
@@ -155,7 +154,8 @@ def cli_choices(client, root: str | Path) -> list[ModelChoice]:
                 **({"registered": registered} if registered else {}),
             }
             choices.append(ModelChoice("cli", f"dir:{path}", f"{shown} ({run.info.run_name}, {details['run_date']})", details))
-    seen.update((root / Paths(source).model).resolve() for source in DATA_SOURCES)
+    # the pipeline's own model directories (models/<source>/model, any source) are its registered models' copies
+    seen.update(path.resolve() for path in (root / "models").glob(f"*/{Paths('real').model.name}"))
     for models in (root / "models", root / FINE_TUNED_DIR.parent):
         for config in sorted(models.glob("**/config.json")) if models.is_dir() else ():
             path = config.parent.resolve()

@@ -41,9 +41,17 @@ class ModelConfig(ModelParams):
 
     @model_validator(mode="after")
     def _two_labels_each(self) -> ModelConfig:
-        if len(self.sentence_labels) < 2 or len(self.token_labels) < 2:
-            raise ValueError("a model needs at least two sentence labels and two token labels")
+        # an empty label list: the model does not have that task (a source with sentence labels only, or tags only)
+        if not self.sentence_labels and not self.token_labels:
+            raise ValueError("a model needs sentence labels, token labels or both")
+        if len(self.sentence_labels) == 1 or len(self.token_labels) == 1:
+            raise ValueError("a task needs at least two labels (a sentence task two classes; a token task O and an entity type)")
         return self
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        """The tasks this model has, of ``sentence`` and ``token``: those it has labels for."""
+        return tuple(t for t, labels in (("sentence", self.sentence_labels), ("token", self.token_labels)) if labels)
 
     @property
     def backbone(self) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import typing
+from collections.abc import Sequence
 from dataclasses import field
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -24,32 +25,27 @@ from mtl.config.options import (
     check_alignment,
     check_decoding,
     check_freeze,
-    check_option,
     check_pooling,
     check_precision,
     check_sampling,
 )
 
 T = TypeVar("T")
-# The data sources the pipeline trains one model each on (dvc.yaml's ``foreach``).
-DATA_SOURCES: tuple[str, ...] = ("real", "example")
 # Unknown keys are refused: a typo such as ``train.epoch`` must not silently fall back to a default.
 STRICT = ConfigDict(extra="forbid")
 
 RowCap = Annotated[int, Field(ge=1)] | None
 Positive = Annotated[float, Field(gt=0)]
 Score = Annotated[float, Field(ge=0, le=1)]
+# The two tasks, and the task each gated metric measures.
+TASKS: tuple[str, ...] = ("sentence", "token")
+GATED_TASK: dict[str, str] = {"sentence_accuracy": "sentence", "entity_f1": "token"}
 # pydantic's error types for a key the config does not have (models and dataclasses report it differently)
 UNKNOWN_KEY = ("extra_forbidden", "unexpected_keyword_argument")
 
 
 class ParamsError(ValueError):
     """A problem in params.yaml, naming the file and the dotted key."""
-
-
-def check_source(source: str) -> str:
-    """Return ``source`` if it is a known data source, else raise ``ValueError`` listing them."""
-    return check_option("data source", source, DATA_SOURCES)
 
 
 @dataclass(config=STRICT)
@@ -132,22 +128,14 @@ class TrainConfig:
     # processes torchrun starts for the train stage (dvc.yaml's command); train() itself takes the world
     # torchrun made, so a run under any --nproc_per_node uses the same code
     processes: Annotated[int, Field(ge=1)] = 1
-    # Per data source, the settings that differ from the ones above (validated when used, see for_source).
-    sources: Annotated[dict[str, dict[str, Any]], AfterValidator(lambda d: {check_source(k): v for k, v in d.items()})] = field(
-        default_factory=lambda: {"example": {"batch_size": 8}}
-    )
 
-    def for_source(self, source: str) -> TrainConfig:
-        """This config with ``sources[source]``'s overrides applied; a bad override names ``train.sources.<source>.<key>``."""
-        check_source(source)
-        overrides = self.sources.get(source, {})
+    def for_source(self, source: str, overrides: dict[str, Any]) -> TrainConfig:
+        """This config with a source's overrides (``sources.<source>.train``) applied; a bad one names its key."""
         if not overrides:
             return self
-        if "sources" in overrides:
-            raise ParamsError(f"train.sources.{source}.sources: overrides cannot nest")
-        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "sources"}
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         values["task_weights"] = dataclasses.asdict(self.task_weights)
-        return build(TrainConfig, {**values, **overrides}, f"train.sources.{source}")
+        return build(TrainConfig, {**values, **overrides}, f"sources.{source}.train")
 
 
 @dataclass(config=STRICT)
@@ -160,53 +148,35 @@ class EvaluateConfig:
 @dataclass(config=STRICT)
 class GateConfig:
     """Minimum scores on each data set's selection split (SST-2 dev, CoNLL-2003 validation; ``mtl.data.splits``) a new
-    model needs before it may become ``champion`` (see ``mtl.registry.gate``)."""
+    model needs before it may become ``champion`` (see ``mtl.registry.gate``). A source gates the tasks its data
+    has: a sentence-only source sets ``sentence_accuracy`` alone (None: not gated)."""
 
-    sentence_accuracy: Score = 0.8
-    entity_f1: Score = 0.6
+    sentence_accuracy: Score | None = None
+    entity_f1: Score | None = None
 
-    def thresholds(self) -> dict[str, float]:
-        """The gate's thresholds by metric (``mtl.registry.gate.decide``)."""
-        return {"sentence_accuracy": self.sentence_accuracy, "entity_f1": self.entity_f1}
+    @model_validator(mode="after")
+    def _something_gated(self) -> GateConfig:
+        if self.sentence_accuracy is None and self.entity_f1 is None:
+            raise ValueError("set sentence_accuracy, entity_f1 or both: a gate with no threshold would promote anything")
+        return self
 
+    def thresholds(self, tasks: Sequence[str] = TASKS) -> dict[str, float]:
+        """The gate's thresholds by metric (``mtl.registry.gate.decide``), for the metrics it sets of ``tasks``."""
+        return {k: v for k, v in self._set().items() if GATED_TASK[k] in tasks}
 
-@dataclass(config=STRICT)
-class RegisteredModelConfig:
-    """How one data source's model is registered: its name and its absolute gate."""
+    def beyond(self, tasks: Sequence[str]) -> list[str]:
+        """The thresholds it sets for tasks not in ``tasks``: a gate a model of those tasks could never pass."""
+        return [k for k in self._set() if GATED_TASK[k] not in tasks]
 
-    name: str
-    gate: GateConfig = field(default_factory=GateConfig)
-
-
-def _default_models() -> dict[str, RegisteredModelConfig]:
-    return {
-        "real": RegisteredModelConfig("mtl-pipeline", GateConfig(sentence_accuracy=0.8, entity_f1=0.6)),
-        "example": RegisteredModelConfig("mtl-example", GateConfig(sentence_accuracy=0.9, entity_f1=0.9)),
-    }
-
-
-def _check_models(models: dict[str, RegisteredModelConfig]) -> dict[str, RegisteredModelConfig]:
-    for source in models:
-        check_source(source)
-    names = [m.name for m in models.values()]
-    if len(set(names)) != len(names):
-        # models trained on different data must never be compared, so they never share a registered name
-        raise ValueError(f"each data source needs its own registered name, got {names}")
-    return models
+    def _set(self) -> dict[str, float]:
+        return {k: v for k, v in (("sentence_accuracy", self.sentence_accuracy), ("entity_f1", self.entity_f1)) if v is not None}
 
 
 @dataclass(config=STRICT)
 class ExportConfig:
-    """``export``: per data source, the registered name and gate; and how much worse than the champion is tolerated."""
+    """``export``: how much worse than the champion a new model may be (each source's name and gate: ``sources``)."""
 
     tolerance: Annotated[float, Field(ge=0)] = 0.0
-    models: Annotated[dict[str, RegisteredModelConfig], AfterValidator(_check_models)] = field(default_factory=_default_models)
-
-    def for_source(self, source: str) -> RegisteredModelConfig:
-        """The registration settings of ``source``'s model."""
-        if source not in self.models:
-            raise ParamsError(f"export.models: no entry for data source {source!r}; have {', '.join(self.models)}")
-        return self.models[source]
 
 
 def _message(error: dict) -> str:

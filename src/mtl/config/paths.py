@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from mtl.config.params import check_source
+from mtl.config.sources import check_name
 
 # The user guide's paths, the defaults of `mtl fine-tune` and `mtl example-data` (and so of its src/*.py scripts):
 # outside data/ and models/, which the pipeline owns (DVC outputs, emptied by `make clean`).
@@ -40,7 +40,7 @@ class Paths:
     source: str
 
     def __post_init__(self) -> None:
-        check_source(self.source)
+        check_name("source", self.source)
 
     @property
     def prepared(self) -> Path:
@@ -49,6 +49,11 @@ class Paths:
     @property
     def aligned(self) -> Path:
         return Path("data/aligned") / self.source
+
+    @property
+    def prepared_labels(self) -> Path:
+        # the label sets prepare collected from the training split (mtl.data.labels), in the order the heads use
+        return self.prepared / "labels.json"
 
     @property
     def labels(self) -> Path:

@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 
 from mtl.config.options import check_alignment
-from mtl.data.sources import label_sets
 from mtl.text.alignment import IGNORE, align_labels, b_to_i_map, truncated_words
 
 if TYPE_CHECKING:
@@ -94,12 +93,12 @@ def align_table(
 def align_tables(
     tables: dict[str, pd.DataFrame],
     tokenizer: PreTrainedTokenizerBase,
-    source: str,
+    labels: tuple[Sequence[str], Sequence[str]],
     strategy: str,
     max_length: int,
 ) -> tuple[dict[str, pd.DataFrame], dict[str, AlignReport]]:
-    """Tokenise and align every table with ``source``'s label sets."""
-    sentence_labels, token_labels = label_sets(source)
+    """Tokenise and align every table with the source's label sets, ``(sentence labels, token labels)``."""
+    sentence_labels, token_labels = labels
     encoded, reports = {}, {}
     for name, table in tables.items():
         encoded[name], reports[name] = align_table(table, tokenizer, sentence_labels, token_labels, strategy, max_length)

@@ -110,7 +110,7 @@ def load_split(dataset: str, split: str, raw_dir: str | os.PathLike[str] | None)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: missing {dataset} {split} file in raw data directory {raw_dir}")
         logger.info("reading %s %s from %s", dataset, split, path)
-        return read_sst2(path) if dataset == "sst2" else read_conll(path)
+        return read_sst2(path) if dataset == "sst2" else read_conll(path, CONLL_TAGS).drop(columns=["line"])
     logger.info("raw data directory %s not found; loading %s %s from the Hugging Face Hub", raw_dir, dataset, split)
     try:
         return load_hub_sst2(split) if dataset == "sst2" else load_hub_conll(split)

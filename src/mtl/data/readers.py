@@ -10,21 +10,23 @@ file can be found and fixed directly.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from mtl.data.errors import DataError
 from mtl.data.example import EXAMPLE_SENTENCE_LABELS, EXAMPLE_TOKEN_LABELS
-from mtl.text.words import word_offsets
+from mtl.data.labels import iob2_problem
+from mtl.text.words import split_words, word_offsets
 
 COLUMNS: tuple[str, ...] = ("text", "words", "word_tags", "sentence_label")
 SST2_LABELS: tuple[str, ...] = ("negative", "positive")  # GLUE label 0, 1
 CONLL_TAGS: tuple[str, ...] = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC")
-_SST2_HEADER = "sentence\tlabel"
 _EXAMPLE_KEYS = ("text", "words", "word_tags", "sentence_label")
 
 
@@ -62,62 +64,96 @@ def _read_lines(path: str | os.PathLike[str]) -> list[str]:
     return [line[:-1] if line.endswith("\r") else line for line in lines]
 
 
-def read_sst2(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read a GLUE SST-2 TSV file (header ``sentence<TAB>label``, label 0 or 1).
+def read_delimited(
+    path: str | os.PathLike[str],
+    sep: str = ",",
+    text_column: str = "text",
+    label_column: str = "label",
+    label_names: Sequence[str] | None = None,
+    split: Callable[[str], list[str]] | None = None,
+) -> pd.DataFrame:
+    """Read sentences and their labels from a CSV (``sep=","``, quoted as the csv module quotes) or TSV file
+    (``sep="\\t"``, no quoting) with a header row; other columns are ignored. The sentence-task format.
 
-    Text is stripped (GLUE leaves a trailing space), ``words`` is the whitespace split of the already
-    tokenised text, ``word_tags`` is None and ``sentence_label`` is "negative" (0) or "positive" (1).
-    Raises DataError for an empty file, a missing or wrong header, a row without exactly two columns,
-    a label other than 0/1, an empty sentence, or a file with no rows.
+    Text is stripped; ``words`` is ``split(text)`` (default: ``mtl.text.words.split_words``, as served text is
+    split; SST-2 passes ``str.split``, its text being tokenised already); ``word_tags`` is None. With
+    ``label_names``, labels are written as their index (SST-2: 0 negative, 1 positive), else as they are.
+    A ``line`` column holds each row's 1-based line. Raises DataError naming the line for an empty file, a header
+    without the two columns, a row with another number of columns, an unknown or empty label, an empty sentence,
+    or a file with no rows.
     """
     lines = _read_lines(path)
-    if lines[0] != _SST2_HEADER:
-        raise DataError(path, 1, f"expected the header 'sentence<TAB>label', got {lines[0][:60]!r}")
+    split = split or (lambda text: split_words(text)[0])
+    reader = csv.reader(io.StringIO("\n".join(lines) + "\n"), delimiter=sep, quoting=csv.QUOTE_NONE if sep == "\t" else csv.QUOTE_MINIMAL)
+    kind = "tab-separated" if sep == "\t" else f"{sep!r}-separated"
+    header = next(reader)
+    if text_column not in header or label_column not in header:
+        raise DataError(path, 1, f"expected a header naming the columns {text_column!r} and {label_column!r}, got {lines[0][:60]!r}")
+    text_at, label_at = header.index(text_column), header.index(label_column)
+    label_of = None if label_names is None else {str(i): name for i, name in enumerate(label_names)}
     texts: list[str] = []
     words: list[list[str]] = []
     labels: list[str] = []
-    label_of = {str(i): name for i, name in enumerate(SST2_LABELS)}
-    for number, line in enumerate(lines[1:], start=2):
-        fields = line.split("\t")
-        if len(fields) != 2:
-            raise DataError(path, number, f"expected 2 tab-separated columns (sentence, label), got {len(fields)}")
-        text = fields[0].strip()
-        label = fields[1].strip()
-        if label not in label_of:
-            raise DataError(path, number, f"label must be 0 or 1, got {label!r}")
+    numbers: list[int] = []
+    for fields in reader:
+        number = reader.line_num
+        if len(fields) != len(header):
+            raise DataError(path, number, f"expected {len(header)} {kind} columns ({', '.join(header)}), got {len(fields)}")
+        text, label = fields[text_at].strip(), fields[label_at].strip()
+        if label_of is not None:
+            if label not in label_of:
+                raise DataError(path, number, f"label must be {' or '.join(label_of) if len(label_of) == 2 else 'one of ' + ', '.join(label_of)}, got {label!r}")
+            label = label_of[label]
+        elif not label:
+            raise DataError(path, number, f"empty label in column {label_column!r}")
         if not text:
             raise DataError(path, number, "empty sentence")
         texts.append(text)
-        words.append(text.split())
-        labels.append(label_of[label])
+        words.append(split(text))
+        labels.append(label)
+        numbers.append(number)
     if not texts:
-        raise DataError(path, None, "no sentences after the header")
-    return table(texts, words, [None] * len(texts), labels)
+        raise DataError(path, None, "no sentences after the header: add rows of text and label")
+    return with_lines(table(texts, words, [None] * len(texts), labels), numbers)
 
 
-def read_conll(path: str | os.PathLike[str], tags: Iterable[str] = CONLL_TAGS) -> pd.DataFrame:
-    """Read a CoNLL-2003 file: ``token POS chunk NER`` per line, a blank line after each sentence.
+def read_sst2(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a GLUE SST-2 TSV file (header ``sentence<TAB>label``, label 0 or 1) with ``read_delimited``, the reader
+    of any user's TSV: ``sentence_label`` is "negative" (0) or "positive" (1), ``words`` the whitespace split of
+    the already tokenised text."""
+    return read_delimited(path, "\t", "sentence", "label", SST2_LABELS, split=str.split).drop(columns=["line"])
 
-    ``-DOCSTART-`` lines are skipped. ``text`` is the words joined by single spaces and
-    ``sentence_label`` is None. Tags are taken as they are (the shared files are IOB2; an ``I-X``
-    that continues nothing is accepted, as seqeval accepts it).
-    Raises DataError for an empty file, a line without exactly 4 columns, an NER tag outside
-    ``tags``, or a file without any sentence.
+
+def read_conll(path: str | os.PathLike[str], tags: Iterable[str] | None = None) -> pd.DataFrame:
+    """Read CoNLL-style columns: a word and its IOB2 tag per line (the word first, the tag last, any columns
+    between, such as CoNLL-2003's POS and chunk), a blank line after each sentence. The token-task format.
+
+    ``-DOCSTART-`` lines are skipped. ``text`` is the words joined by single spaces and ``sentence_label`` is
+    None; a ``line`` column holds each sentence's first line. Raises DataError naming the line for an empty file,
+    a line with fewer than 2 columns, a tag outside ``tags`` (when given), tags that are not IOB2
+    (``mtl.data.labels.iob2_problem``), or a file without any sentence.
     """
-    allowed = frozenset(tags)
+    allowed = None if tags is None else frozenset(tags)
     texts: list[str] = []
     all_words: list[list[str]] = []
     all_tags: list[list[str]] = []
+    starts: list[int] = []
     words: list[str] = []
     word_tags: list[str] = []
+    numbers: list[int] = []
 
     def flush() -> None:
         if words:
+            problem = iob2_problem(word_tags)
+            if problem is not None:
+                raise DataError(path, numbers[problem[0]], problem[1])
             texts.append(" ".join(words))
             all_words.append(words.copy())
             all_tags.append(word_tags.copy())
+            starts.append(numbers[0])
             words.clear()
             word_tags.clear()
+            numbers.clear()
 
     for number, line in enumerate(_read_lines(path), start=1):
         fields = line.split()
@@ -127,17 +163,24 @@ def read_conll(path: str | os.PathLike[str], tags: Iterable[str] = CONLL_TAGS) -
         if fields[0] == "-DOCSTART-":
             flush()  # a document boundary always ends the sentence, even without the blank line
             continue
-        if len(fields) != 4:
-            raise DataError(path, number, f"expected 4 space-separated columns (token POS chunk NER), got {len(fields)}")
-        tag = fields[3]
-        if tag not in allowed:
+        if len(fields) < 2:
+            raise DataError(path, number, f"expected at least 2 space-separated columns (word ... tag), got {len(fields)}")
+        tag = fields[-1]
+        if allowed is not None and tag not in allowed:
             raise DataError(path, number, f"unknown NER tag {tag!r}; expected one of {', '.join(sorted(allowed))}")
         words.append(fields[0])
         word_tags.append(tag)
+        numbers.append(number)
     flush()
     if not texts:
-        raise DataError(path, None, "no sentences")
-    return table(texts, all_words, all_tags, [None] * len(texts))
+        raise DataError(path, None, "no sentences: write one word and its tag per line, a blank line after each sentence")
+    return with_lines(table(texts, all_words, all_tags, [None] * len(texts)), starts)
+
+
+def with_lines(df: pd.DataFrame, lines: Sequence[int]) -> pd.DataFrame:
+    """``df`` with a ``line`` column: where each row starts in its file, so a later check can name file:line."""
+    df["line"] = list(lines)
+    return df
 
 
 def json_records(path: str | os.PathLike[str]) -> Iterator[tuple[int, object]]:
@@ -186,61 +229,76 @@ def json_records(path: str | os.PathLike[str]) -> Iterator[tuple[int, object]]:
         raise fail(skip(at + 1), "text after the end of the JSON array")
 
 
-def read_example(
-    path: str | os.PathLike[str], extra_columns: Sequence[str] = (), optional_columns: Sequence[str] = ()
-) -> pd.DataFrame:
-    """Read the example data set: one JSON object per sentence, as JSON Lines or a JSON array (``json_records``).
+def read_jsonl(path: str | os.PathLike[str], extra_columns: Sequence[str] = (), optional_columns: Sequence[str] = ()) -> pd.DataFrame:
+    """Read one JSON object per sentence, as JSON Lines or a JSON array (``json_records``): either task or both.
 
-    Each object needs ``text``, ``words``, ``word_tags`` and ``sentence_label``; the table keeps only
-    COLUMNS plus any keys named in ``extra_columns`` (e.g. ``("template", "split")``), which then
-    must be present on every line; keys in ``optional_columns`` are kept too, None on lines without
-    them, and ``line`` (1-based) is added then so callers can name a row's line. Blank lines are skipped. Raises DataError (with the line) for
-    invalid JSON, a missing key, words and tags of different lengths, a tag outside
-    EXAMPLE_TOKEN_LABELS, a label outside EXAMPLE_SENTENCE_LABELS, or words that cannot be found in
-    the text in order (consumers recover character offsets that way); also for an empty file.
+    Each object needs ``text`` and at least one of ``sentence_label`` (any non-empty string) and ``word_tags``
+    (IOB2 over any entity types, one per word); ``words`` is optional (default: ``mtl.text.words.split_words``
+    of the text, as served text is split) and must be found in the text in order (consumers recover character
+    offsets that way). Keys in ``extra_columns`` must be on every line; keys in ``optional_columns`` are kept,
+    None where absent. A ``line`` column holds each row's line. Blank lines are skipped. Raises DataError with the
+    line for invalid JSON, a missing key, words and tags of different lengths, tags that are not IOB2, an empty
+    label, and for a file with no sentences.
     """
-    required = _EXAMPLE_KEYS + tuple(k for k in extra_columns if k not in _EXAMPLE_KEYS)
-    token_labels = frozenset(EXAMPLE_TOKEN_LABELS)
     records: list[dict[str, object]] = []
     for number, obj in json_records(path):
         if not isinstance(obj, dict):
             raise DataError(path, number, f"expected a JSON object, got {type(obj).__name__}")
-        missing = [key for key in required if key not in obj]
+        missing = [key for key in ("text", *extra_columns) if key not in obj]
         if missing:
             raise DataError(path, number, f"missing key(s): {', '.join(missing)}")
-        text, words, word_tags, label = (obj[key] for key in _EXAMPLE_KEYS)
+        if "sentence_label" not in obj and "word_tags" not in obj:
+            raise DataError(path, number, "no label: give 'sentence_label', 'word_tags' or both")
+        text = obj["text"]
         if not isinstance(text, str) or not text.strip():
             raise DataError(path, number, "'text' must be a non-empty string")
-        if not isinstance(words, list) or not words or not all(isinstance(w, str) and w for w in words):
+        words = obj.get("words")
+        if words is None:
+            words = split_words(text)[0]
+        elif not isinstance(words, list) or not words or not all(isinstance(w, str) and w for w in words):
             raise DataError(path, number, "'words' must be a non-empty list of non-empty strings")
-        if not isinstance(word_tags, list) or not all(isinstance(t, str) for t in word_tags):
-            raise DataError(path, number, "'word_tags' must be a list of strings")
-        if len(words) != len(word_tags):
-            raise DataError(path, number, f"{len(words)} words but {len(word_tags)} word_tags")
-        unknown = sorted({t for t in word_tags if t not in token_labels})
-        if unknown:
-            raise DataError(
-                path, number, f"unknown word tag(s) {', '.join(unknown)}; expected one of {', '.join(EXAMPLE_TOKEN_LABELS)}"
-            )
-        if label not in EXAMPLE_SENTENCE_LABELS:
-            raise DataError(
-                path, number, f"unknown sentence_label {label!r}; expected one of {', '.join(EXAMPLE_SENTENCE_LABELS)}"
-            )
+        word_tags = obj.get("word_tags")
+        if word_tags is not None:
+            if not isinstance(word_tags, list) or not all(isinstance(t, str) for t in word_tags):
+                raise DataError(path, number, "'word_tags' must be a list of strings")
+            if len(words) != len(word_tags):
+                raise DataError(path, number, f"{len(words)} words but {len(word_tags)} word_tags")
+            problem = iob2_problem(word_tags)
+            if problem is not None:
+                raise DataError(path, number, f"word {problem[0] + 1} ({words[problem[0]]!r}): {problem[1]}")
+        label = obj.get("sentence_label")
+        if label is not None and (not isinstance(label, str) or not label.strip()):
+            raise DataError(path, number, "'sentence_label' must be a non-empty string")
         try:
             word_offsets(text, words)  # consumers recover character offsets this way
         except ValueError as err:
             raise DataError(path, number, str(err)) from None
-        records.append({key: obj[key] for key in required} | {key: obj.get(key) for key in optional_columns} | {"_line": number})
+        record = {"text": text, "words": words, "word_tags": word_tags, "sentence_label": label, "line": number}
+        records.append(record | {key: obj[key] for key in extra_columns} | {key: obj.get(key) for key in optional_columns})
     if not records:
-        raise DataError(path, None, "no examples")
-    df = table(
-        [r["text"] for r in records],  # type: ignore[misc]
-        [r["words"] for r in records],  # type: ignore[misc]
-        [r["word_tags"] for r in records],  # type: ignore[misc]
-        [r["sentence_label"] for r in records],  # type: ignore[misc]
-    )
-    for key in (*required[len(_EXAMPLE_KEYS) :], *optional_columns):
+        raise DataError(path, None, "no sentences: write one JSON object per line with 'text' and its labels")
+    df = table(*([r[key] for r in records] for key in COLUMNS))  # type: ignore[arg-type]
+    for key in (*extra_columns, *optional_columns):
         df[key] = pd.Series([r[key] for r in records], dtype=object)
-    if optional_columns:
-        df["line"] = [r["_line"] for r in records]
-    return df
+    return with_lines(df, [r["line"] for r in records])  # type: ignore[misc]
+
+
+def read_example(
+    path: str | os.PathLike[str], extra_columns: Sequence[str] = (), optional_columns: Sequence[str] = ()
+) -> pd.DataFrame:
+    """Read the example data set (``read_jsonl``, every row with ``words``, ``word_tags`` and ``sentence_label``
+    from the example's label sets: ``mtl example-data``'s output). A ``line`` column is added only with
+    ``optional_columns``. Raises DataError (with the line) for what ``read_jsonl`` refuses, a missing key,
+    a tag outside EXAMPLE_TOKEN_LABELS or a label outside EXAMPLE_SENTENCE_LABELS.
+    """
+    df = read_jsonl(path, extra_columns=(*_EXAMPLE_KEYS[1:], *extra_columns), optional_columns=optional_columns)
+    tags, labels = frozenset(EXAMPLE_TOKEN_LABELS), frozenset(EXAMPLE_SENTENCE_LABELS)
+    for number, row_tags, label in zip(df["line"], df["word_tags"], df["sentence_label"]):
+        if row_tags is None:
+            raise DataError(path, int(number), "'word_tags' must be a list of strings")
+        unknown = sorted({t for t in row_tags if t not in tags})
+        if unknown:
+            raise DataError(path, int(number), f"unknown word tag(s) {', '.join(unknown)}; expected one of {', '.join(EXAMPLE_TOKEN_LABELS)}")
+        if label not in labels:
+            raise DataError(path, int(number), f"unknown sentence_label {label!r}; expected one of {', '.join(EXAMPLE_SENTENCE_LABELS)}")
+    return df if optional_columns else df.drop(columns=["line"])

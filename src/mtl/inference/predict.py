@@ -95,15 +95,19 @@ def forward_rows(
     outputs = ("sentence_logits", "token_logits") + (("embeddings",) if return_embeddings else ())
     pad = model.tokenizer.pad_token_id or 0
     labels, decoding = model.config.token_labels, model.config.decoding
+    # a head without labels (a one-task model) has no outputs to read: its task is skipped, not decoded
+    has_sentence, has_token = "sentence" in model.config.tasks, "token" in model.config.tasks
     with batch_forward(model, outputs, runtime, precision) as forward:
         extra = model.extra_inputs(words, word_ids)
         for idx, out in run_batches(forward, input_ids, batch_size, pad, desc="predict", show_progress=show_progress, extra=extra):
-            probs[idx] = softmax(out["sentence_logits"])
+            if has_sentence:
+                probs[idx] = softmax(out["sentence_logits"])
             if embeddings is not None:
                 embeddings[idx] = normalize_rows(out["embeddings"])
             for j, i in enumerate(idx):
                 firsts = first_piece_index(word_ids[i], len(words[i]))
-                tags[i], scores[i] = decode_words(out["token_logits"][j], firsts, labels, decoding)
+                if has_token:
+                    tags[i], scores[i] = decode_words(out["token_logits"][j], firsts, labels, decoding)
                 truncated[i] = [p is None for p in firsts]
     return RowPredictions(probs, tags, scores, truncated, embeddings)
 
@@ -184,23 +188,24 @@ def predict_texts(
         offsets = split[i][1]
         # the scores as the answer lists them: a threshold applied later to a cached answer (the app) sees the same numbers
         scores = [round(p, 6) for p in rows.word_scores[i]]
-        tags, entities = keep_confident(text, [tag_names[t] for t in rows.word_tag_ids[i]], offsets, scores, threshold)
-        best = int(np.argmax(rows.sentence_probs[i]))
-        answer = {
-            "text": text,
-            "sentence_label": labels[best],
-            "sentence_score": round(float(rows.sentence_probs[i, best]), 6),
-            "sentence_probs": {label: round(float(p), 6) for label, p in zip(labels, rows.sentence_probs[i])},
-            "words": [
+        answer: dict = {"text": text}
+        # a one-task model answers its task only: an untrained head's output is never shown
+        if "sentence" in model.config.tasks:
+            best = int(np.argmax(rows.sentence_probs[i]))
+            answer["sentence_label"] = labels[best]
+            answer["sentence_score"] = round(float(rows.sentence_probs[i, best]), 6)
+            answer["sentence_probs"] = {label: round(float(p), 6) for label, p in zip(labels, rows.sentence_probs[i])}
+        if "token" in model.config.tasks:
+            tags, entities = keep_confident(text, [tag_names[t] for t in rows.word_tag_ids[i]], offsets, scores, threshold)
+            answer["words"] = [
                 {"word": w, "start": s, "end": e, "tag": t, "score": p}
                 for w, (s, e), t, p, cut in zip(words[i], offsets, tags, scores, rows.word_truncated[i])
                 if not cut
-            ],
-            "entities": [e.as_dict() for e in entities],
-            # Words past max_length get no tag. They are counted, not listed, so a huge sentence gets a small answer.
-            "truncated_words": int(sum(rows.word_truncated[i])),
-            "truncated_start": next((s for (s, _), cut in zip(offsets, rows.word_truncated[i]) if cut), None),
-        }
+            ]
+            answer["entities"] = [e.as_dict() for e in entities]
+        # Words past max_length get no tag. They are counted, not listed, so a huge sentence gets a small answer.
+        answer["truncated_words"] = int(sum(rows.word_truncated[i]))
+        answer["truncated_start"] = next((s for (s, _), cut in zip(offsets, rows.word_truncated[i]) if cut), None)
         if rows.embeddings is not None:
             answer["embedding"] = [round(float(x), 7) for x in rows.embeddings[i]]
         answers.append(answer)

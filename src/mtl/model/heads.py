@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch import nn
 
@@ -12,7 +14,10 @@ class ClassificationHead(nn.Module):
     def __init__(self, dim: int, num_labels: int, dropout: float = 0.1) -> None:
         super().__init__()
         self.dropout = nn.Dropout(dropout)
-        self.classifier = nn.Linear(dim, num_labels)
+        with warnings.catch_warnings():
+            # num_labels 0: the head of a task the model does not have (a one-task model); nothing to initialise
+            warnings.filterwarnings("ignore", "Initializing zero-element tensors")
+            self.classifier = nn.Linear(dim, num_labels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits over the labels, for (..., dim) input."""

@@ -45,6 +45,8 @@ class MultiTaskModel(nn.Module):
         if getattr(backbone, "pooler", None) is not None:
             backbone.pooler = None
         self.encoder = SentenceEncoder(backbone, tokenizer, pooling=config.pooling, max_length=config.max_length)
+        # a task without labels gets a head with no outputs: one architecture, and every runtime and export path, for
+        # one task or two (the predictions skip it: mtl.inference.predict)
         self.sentence_head = SentenceHead(self.encoder.dim, len(config.sentence_labels), config.dropout)
         self.token_head = TokenHead(self.encoder.dim, len(config.token_labels), config.dropout)
         self.case_embedding: nn.Embedding | None = None

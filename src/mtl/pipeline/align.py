@@ -9,7 +9,6 @@ from mtl.config.params import AlignConfig, ModelParams
 from mtl.config.paths import Paths
 from mtl.data.align import align_tables
 from mtl.data.files import replace_dir, write_json
-from mtl.data.sources import label_sets
 from mtl.data.tables import read_tables, write_tables
 from mtl.model.backbones import load_tokenizer
 from mtl.pipeline.stage import log
@@ -19,8 +18,9 @@ def run(source: str, cfg: AlignConfig, model: ModelParams) -> dict:
     """Tokenise and align ``source`` for ``model.name``; returns the truncation report (a plain output, not a metric)."""
     paths = Paths(source)
     tokenizer = load_tokenizer(model.name)
-    encoded, reports = align_tables(read_tables(paths.prepared), tokenizer, source, cfg.strategy, model.max_length)
-    sentence_labels, token_labels = label_sets(source)
+    prepared = json.loads(paths.prepared_labels.read_text())  # collected by prepare from the training split
+    sentence_labels, token_labels = prepared["sentence"], prepared["token"]
+    encoded, reports = align_tables(read_tables(paths.prepared), tokenizer, (sentence_labels, token_labels), cfg.strategy, model.max_length)
     labels = {"source": source, "strategy": cfg.strategy, "sentence": sentence_labels, "token": token_labels}
 
     def fill(tmp: Path) -> None:

@@ -13,8 +13,9 @@ from pathlib import Path
 import mlflow
 from mlflow.tracking import MlflowClient
 
-from mtl.config.params import ExportConfig
+from mtl.config.params import ExportConfig, ParamsError
 from mtl.config.paths import Paths
+from mtl.config.sources import SourceConfig
 from mtl.data.files import dir_hash, write_json
 from mtl.data.tables import read_tables, selection_fingerprints
 from mtl.pipeline.stage import log
@@ -44,11 +45,19 @@ def stamp_path(source: str) -> Path:
     return Path("models") / source / "export.json"
 
 
-def run(source: str, cfg: ExportConfig) -> dict:
+def run(source: str, settings: SourceConfig, cfg: ExportConfig) -> dict:
     """Register ``source``'s model (or reuse its version), decide champion or challenger, write registered.json."""
     paths = Paths(source)
-    settings = cfg.for_source(source)
-    name = settings.name
+    name = settings.model
+    saved = json.loads((paths.model / "labels.json").read_text())  # the label sets the model was trained with
+    tasks = tuple(task for task in ("sentence", "token") if saved[task])
+    beyond = settings.gate.beyond(tasks)
+    if beyond:
+        # a threshold on a task the data does not have could never pass: say so instead of never promoting
+        raise ParamsError(
+            f"params.yaml: sources.{source}.gate.{beyond[0]}: this source's model has no {'token' if beyond[0] == 'entity_f1' else 'sentence'} task "
+            f"(its data has {' and '.join(tasks)} labels only); remove the threshold"
+        )
     scores = gate.selection_scores(json.loads(paths.scores.read_text()))
     prepared = read_tables(paths.prepared)
     fingerprints = selection_fingerprints(prepared)
@@ -67,7 +76,7 @@ def run(source: str, cfg: ExportConfig) -> dict:
         client.set_model_version_tag(name, version.version, versions.CODE_TAG, code)
         if os.environ.get(FAIL_AFTER_LOG):
             raise RuntimeError(f"{FAIL_AFTER_LOG} is set: failing after registering version {version.version}")
-    thresholds = settings.gate.thresholds()
+    thresholds = settings.gate.thresholds(tasks)
     outcome = gate_version(
         name, version.version, scores, fingerprints, thresholds, cfg.tolerance, by=f"export@{source}",
         rescore=lambda champion: rescore(name, champion, prepared), scoring=scoring_hash(),

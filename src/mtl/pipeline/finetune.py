@@ -67,7 +67,7 @@ def fine_tune(
     gate's outcome.
     """
     config = model.config
-    encoded, reports = align_tables(tables, model.tokenizer, config.data_source, config.alignment, config.max_length)
+    encoded, reports = align_tables(tables, model.tokenizer, (config.sentence_labels, config.token_labels), config.alignment, config.max_length)
     for name, report in reports.items():
         if report.truncated_words:
             log(f"{name}: {report.truncated_words} words in {report.truncated_sentences} sentences cut by max_length={config.max_length}")

@@ -9,20 +9,28 @@ import pandas as pd
 
 from mtl.config.params import PrepareConfig
 from mtl.config.paths import Paths, resolve_path
-from mtl.data.files import replace_dir
+from mtl.config.sources import DataConfig
+from mtl.data.files import file_md5, replace_dir
 from mtl.data.raw import raw_sources
-from mtl.data.sources import prepare_example, prepare_real
+from mtl.data.sources import prepare_source
 from mtl.data.tables import write_tables
 from mtl.pipeline.stage import log
 
 
-def run(source: str, cfg: PrepareConfig) -> dict[str, pd.DataFrame]:
-    """Write the ``example`` or ``real`` tables as ``data/prepared/<source>/<dataset>/<split>.parquet``."""
-    tables = prepare_example(cfg.example_n, cfg.seed) if source == "example" else prepare_real(cfg)
+def run(source: str, data: DataConfig, cfg: PrepareConfig) -> dict[str, pd.DataFrame]:
+    """Write ``source``'s tables as ``data/prepared/<source>/<dataset>/<split>.parquet`` and its label sets as
+    ``labels.json``. Every file is read and checked before anything is written (a bad row fails with file:line and
+    leaves the previous output, and every other source's, as it was)."""
+    tables, labels = prepare_source(data, cfg)
 
     def fill(tmp: Path) -> None:
         write_tables(tables, tmp)
-        if source == "real":
+        (tmp / Paths(source).prepared_labels.name).write_text(json.dumps(labels.as_dict(), indent=2) + "\n")
+        if data.datasets:
+            # which bytes each split came from, as for the raw data below (DVC hashes the files too: data.path)
+            files = {f"{name}/{split}": f"md5:{file_md5(resolve_path(path))}" for name, d in data.datasets.items() for split, path in d.files().items()}
+            (tmp / "sources.json").write_text(json.dumps(files, indent=2, sort_keys=True) + "\n")
+        if data.builtin == "real":
             # The raw files are not a DVC dependency: a path outside the repository breaks `dvc exp run
             # --temp/--queue` (DVC resolves it inside its copy) and the Hub fallback (a missing dependency
             # stops `dvc repro`). Their md5s live in the output instead (README: "Raw data").
@@ -32,4 +40,5 @@ def run(source: str, cfg: PrepareConfig) -> dict[str, pd.DataFrame]:
     replace_dir(Paths(source).prepared, fill)
     for name, table in tables.items():
         log.info("prepared %s: %d sentences", name, len(table))
+    log.info("labels: sentence %s; token %s", labels.sentence or "none (no sentence task)", labels.token or "none (no token task)")
     return tables

@@ -1,7 +1,7 @@
 """The frame every stage shares: the stage script's argument, and one clear line for a user's error.
 
-The pipeline trains one model per data source (``real``: SST-2 + CoNLL-2003; ``example``: the generated
-Technology / Weather data); each source's files are ``mtl.config.paths.Paths``. Each stage writes its outputs atomically (temporary name, then rename), so a failed or killed run never
+The pipeline trains one model per data source (``params.yaml``'s ``sources``: ``mtl.config.sources``); each
+source's files are ``mtl.config.paths.Paths``. Each stage writes its outputs atomically (temporary name, then rename), so a failed or killed run never
 leaves a half-written output behind.
 """
 
@@ -11,7 +11,8 @@ import logging
 import sys
 from collections.abc import Callable
 
-from mtl.config.params import DATA_SOURCES, ParamsError
+from mtl.config.params import ParamsError
+from mtl.config.sources import load_sources
 from mtl.data.errors import DataError
 
 log = logging.getLogger("mtl")
@@ -27,8 +28,9 @@ def stage_main(body: Callable[[], object]) -> None:
         sys.exit(1)
 
 
-def source_arg(argv: list[str]) -> str:
-    """The data source a stage script was called for (``python stages/train.py real``)."""
-    if len(argv) != 2 or argv[1] not in DATA_SOURCES:
-        sys.exit(f"usage: python {argv[0]} {'|'.join(DATA_SOURCES)}")
+def source_arg(argv: list[str], params: dict) -> str:
+    """The data source a stage script was called for (``python stages/train.py real``): one ``params.yaml`` declares."""
+    sources = load_sources(params)
+    if len(argv) != 2 or argv[1] not in sources:
+        sys.exit(f"usage: python {argv[0]} {'|'.join(sources)}  (the sources params.yaml declares)")
     return argv[1]

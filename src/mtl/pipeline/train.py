@@ -17,13 +17,13 @@ from mtl.model.multitask import MultiTaskModel
 from mtl.pipeline.stage import log
 from mtl.tracking.history import history_row, write_history
 from mtl.tracking.metrics import log_epoch
-from mtl.tracking.runs import MODEL_HASH_TAG, PIPELINE_EXPERIMENTS, flatten, run_name, run_tags
+from mtl.tracking.runs import MODEL_HASH_TAG, flatten, run_name, run_tags
 from mtl.tracking.store import configure, ensure_experiment
 from mtl.training import distributed
 from mtl.training.loop import EpochResult, train
 
 
-def run(source: str, model_params: ModelParams, cfg: TrainConfig, logged_params: Mapping) -> dict:
+def run(source: str, model_params: ModelParams, cfg: TrainConfig, logged_params: Mapping, experiment: str) -> dict:
     """Train on ``source``'s aligned tables in a new MLflow run; save the model and the history.
 
     The epoch is chosen on each data set's selection split (``mtl.data.splits``: SST-2 dev, CoNLL-2003
@@ -31,7 +31,6 @@ def run(source: str, model_params: ModelParams, cfg: TrainConfig, logged_params:
     how evaluate and export find it.
     """
     paths = Paths(source)
-    cfg = cfg.for_source(source)
     labels = json.loads(paths.labels.read_text())
     tables = read_tables(paths.aligned)
     config = ModelConfig.from_params(
@@ -43,7 +42,7 @@ def run(source: str, model_params: ModelParams, cfg: TrainConfig, logged_params:
         result = train(model, by_role(tables, "train"), selection_sets(tables), cfg)
         return {"run_id": None, "best_epoch": result.best_epoch, "best_score": result.best_score}
     configure()
-    experiment_id = ensure_experiment(PIPELINE_EXPERIMENTS[source])
+    experiment_id = ensure_experiment(experiment)
     history: list[dict] = []
     with mlflow.start_run(experiment_id=experiment_id, run_name=run_name(), tags=run_tags(source)) as active:
         mlflow.log_params(flatten(logged_params))

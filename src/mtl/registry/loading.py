@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from mtl.config.params import ExportConfig
 from mtl.config.paths import FINE_TUNED_DIR, Paths
+from mtl.config.sources import DEFAULT_SOURCES, PIPELINE_MODEL
 from mtl.model.multitask import MultiTaskModel
 from mtl.registry.pyfunc import MODEL_ARTIFACT
 from mtl.registry.versions import CHAMPION, aliased, resolve
@@ -18,7 +18,7 @@ from mtl.tracking.store import configure, has_store
 
 # a registered model by name and alias, or name and version
 MODEL_URI = re.compile(r"models:/([^/@]+)(?:@([\w-]+)|/(\d+))")
-REGISTERED_MODEL = ExportConfig().models["real"].name  # mtl-pipeline, what `make serve` serves
+REGISTERED_MODEL = PIPELINE_MODEL  # mtl-pipeline, what `make serve` serves
 
 
 def default_models(source: str) -> tuple[str, tuple[Path, ...]]:
@@ -27,7 +27,7 @@ def default_models(source: str) -> tuple[str, tuple[Path, ...]]:
     user guide's ``fine_tune.py`` output; for real data, the pipeline's (after a run that failed the gate, the
     challenger, not what is served)."""
     dirs = (Paths(source).model, FINE_TUNED_DIR) if source == "example" else (Paths(source).model,)
-    return ExportConfig().models[source].name, dirs
+    return DEFAULT_SOURCES[source].model, dirs
 
 
 def load_registered(uri: str) -> MultiTaskModel:
