@@ -70,12 +70,12 @@ def test_a_fresh_clone_of_a_committed_run_reproduces_the_lock_and_registers_its_
 def test_an_edit_makes_exactly_the_stages_that_import_its_layer_stale(committed_copy):
     """dvc.yaml lists code by layer folder: a runtime or freezing edit leaves the data stages as they are."""
     root, env = committed_copy
-    every = {"prepare_example", "prepare_real", *(f"{stage}@{source}" for stage in ("align", "train", "evaluate", "export") for source in ("real", "example"))}
-    data_stages = {"prepare_example", "prepare_real", "align@real", "align@example"}
+    every = {"prepare@example", "prepare@real", *(f"{stage}@{source}" for stage in ("align", "train", "evaluate", "export") for source in ("real", "example"))}
+    data_stages = {"prepare@example", "prepare@real", "align@real", "align@example"}
     expected = {
         "src/mtl/runtime/engines.py": every - data_stages,
         "src/mtl/training/freezing.py": every - data_stages - {"evaluate@real", "evaluate@example"},
-        "src/mtl/model/pooling.py": every - {"prepare_example", "prepare_real"},  # align reads the backbone's tokenizer
+        "src/mtl/model/pooling.py": every - {"prepare@example", "prepare@real"},  # align reads the backbone's tokenizer
         "src/mtl/text/words.py": every,
         "src/mtl/apps/webapp.py": {"export@real", "export@example"},  # export ships the whole package with the model
     }
@@ -105,7 +105,7 @@ def test_a_stricter_gate_reruns_only_export_and_the_champion_keeps_serving(commi
     before = _registered(root)
     run_id = before["run_id"]
     params_before = client.get_run(run_id).data.params
-    done = run_ok(["dvc", "exp", "run", "-S", "export.models.real.gate.entity_f1=0.99"], root, env)
+    done = run_ok(["dvc", "exp", "run", "-S", "sources.real.gate.entity_f1=0.99"], root, env)
     out = done.stdout + done.stderr
     ran = re.findall(r"Running stage '([^']+)'", out)
     assert ran == ["export@real"], out
@@ -165,7 +165,7 @@ def test_exp_run_temp_finds_the_store_and_a_relative_raw_dir(project, tmp_path):
     env = {k: v for k, v in env.items() if not k.startswith("MLFLOW_")} | {"MLFLOW_DISABLE_TELEMETRY": "true"}  # default store: <root>/mlruns
     commit_all(root, env, "relative raw_dir")  # not reproduced: prepare must read ../shared/data from inside the temp copy
     out = run_ok(["dvc", "exp", "run", "--temp", "-n", "temp-run", "-S", "train.epochs=2"], root, env, timeout=1200).stdout
-    assert "Running stage 'prepare_real'" in out, out
+    assert "Running stage 'prepare@real'" in out, out
     client = _client({"MLFLOW_TRACKING_URI": f"sqlite:///{root}/mlruns/mlflow.db"})
     runs = client.search_runs([client.get_experiment_by_name("mtl-pipeline").experiment_id], "attributes.run_name = 'temp-run'")
     assert len(runs) == 1 and runs[0].data.params["train.epochs"] == "2" and runs[0].data.tags["dvc_exp_name"] == "temp-run"
@@ -267,7 +267,7 @@ def test_rollback_after_a_forced_bad_release_brings_the_served_model_back(commit
 
     root, env = committed_copy
     sentences = ["Peter flew to Paris .", "a gorgeous , witty movie ."]
-    run_ok(["dvc", "exp", "run", "-S", "train.seed=7", "-S", "export.models.real.gate.entity_f1=0.99"], root, env, timeout=1200)
+    run_ok(["dvc", "exp", "run", "-S", "train.seed=7", "-S", "sources.real.gate.entity_f1=0.99"], root, env, timeout=1200)
     assert _registered(root)["version"] == "2" and _registered(root)["alias"] == "challenger"
     forced = run_ok(["mtl", "registry", "promote", "mtl-pipeline", "2", "--force", "--reason", "a bad release, for the test"], root, env)
     assert "mtl-pipeline version 2 is @champion, forced (a bad release, for the test)" in forced.stdout
@@ -293,7 +293,7 @@ def test_a_model_that_learned_nothing_becomes_challenger(committed_copy):
 
     root, env = committed_copy
     champion = _registered(root, "example")["version"]
-    run_ok(["dvc", "exp", "run", "-S", "train.sources.example.learning_rate=1e-12", "-S", "train.sources.example.head_learning_rate=1e-12"],
+    run_ok(["dvc", "exp", "run", "-S", "sources.example.train.learning_rate=1e-12", "-S", "sources.example.train.head_learning_rate=1e-12"],
            root, env, timeout=1200)
     record = _registered(root, "example")
     assert record["alias"] == "challenger" and record["version"] != champion and not record["gate"]["passed"]
