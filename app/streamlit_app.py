@@ -111,12 +111,15 @@ loaded = load(choice.key, stamp)
 if loaded.trained:
     about = model_description(loaded.model.config)
     inferred = " *(inferred from its labels: this model was saved before its data set was recorded)*" if about["inferred"] else ""
-    st.markdown(
-        f"**{md(choice.label)}**{inferred}  \n"
-        f"Sentence head: **{md(about['sentence_task'])}** · labels {md(' / '.join(about['sentence_labels']))}  \n"
-        f"Token head: **{md(about['token_task'])}** · entity types {md(', '.join(about['entity_types']))}",
-        help="From the model's saved config.",
-    )
+    # a one-task model (a source with sentence labels only, or word tags only) names the head it has
+    heads = [f"**{md(choice.label)}**{inferred}"]
+    if about["sentence_labels"]:
+        heads.append(f"Sentence head: **{md(about['sentence_task'])}** · labels {md(' / '.join(about['sentence_labels']))}")
+    if about["entity_types"]:
+        heads.append(f"Token head: **{md(about['token_task'])}** · entity types {md(', '.join(about['entity_types']))}")
+    if len(heads) == 2:
+        heads.append("One task only: its data labels " + ("sentences" if about["sentence_labels"] else "words") + ".")
+    st.markdown("  \n".join(heads), help="From the model's saved config.")
     if pooling != about["pooling"]:
         st.caption(
             f"The sentence head was trained on {md(about['pooling'])} pooling and keeps using it; "
@@ -156,13 +159,17 @@ st.caption(
 # ------------------------------------------------------------------ both tasks
 if result["answers"] is not None:
     kinds_of_entity = entity_types(loaded.model.config.token_labels)
-    st.subheader("Sentence labels and word tags")
-    st.markdown(legend_html(kinds_of_entity), unsafe_allow_html=True)
+    tasks = loaded.model.config.tasks
+    st.subheader({("sentence", "token"): "Sentence labels and word tags", ("sentence",): "Sentence labels", ("token",): "Word tags"}[tasks])
+    if "token" in tasks:
+        st.markdown(legend_html(kinds_of_entity), unsafe_allow_html=True)
     for i, raw in enumerate(result["answers"]):
         answer = apply_thresholds(raw, sentence_threshold, token_threshold)
         left, right = st.columns([5, 2])
         left.markdown(sentence_html(answer, kinds_of_entity), unsafe_allow_html=True)
         left.markdown(words_html(answer, kinds_of_entity), unsafe_allow_html=True)
+        if "sentence_probs" not in answer:
+            continue
         bars = alt.Chart(probability_frame(answer)).encode(
             x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=None),
             y=alt.Y("label:N", sort=None, title=None, axis=alt.Axis(labelLimit=120, labelOverlap=False)),

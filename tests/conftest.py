@@ -86,8 +86,8 @@ def make_tiny_model(tokenizer, tiny_bert_config):
         torch.manual_seed(seed)
         config = ModelConfig(
             name="tiny-random-bert",
-            sentence_labels=list(sentence_labels or EXAMPLE_SENTENCE),
-            token_labels=list(token_labels or EXAMPLE_TOKENS),
+            sentence_labels=list(EXAMPLE_SENTENCE if sentence_labels is None else sentence_labels),
+            token_labels=list(EXAMPLE_TOKENS if token_labels is None else token_labels),
             pooling=pooling,
             max_length=max_length,
             **options,
@@ -212,3 +212,24 @@ def commit_all(root: Path, env: dict, message: str) -> None:
     """Commit the clone's state, as a user commits dvc.lock and metrics after a run."""
     run_ok(["git", "add", "-A"], root, env)
     run_ok(["git", "commit", "-qm", message, "--allow-empty"], root, env)
+
+
+def served_predictions(root: Path, env: dict, model_uri: str, texts: list[str]) -> list[dict]:
+    """What a real `mlflow models serve` of ``model_uri`` answers for ``texts``: started, asked once, stopped."""
+    import signal
+
+    import requests
+
+    port = free_port()
+    server = subprocess.Popen(
+        ["mlflow", "models", "serve", "-m", model_uri, "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)],
+        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+    )
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/ping", server)
+        response = requests.post(f"http://127.0.0.1:{port}/invocations", json={"inputs": texts}, timeout=60)
+        assert response.status_code == 200, response.text
+        return response.json()["predictions"]
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)

@@ -9,10 +9,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import requests
 import yaml
 
-from tests.conftest import copy_project, free_port, run_ok, wait_until_up
+from tests.conftest import copy_project, run_ok, served_predictions
 
 pytestmark = pytest.mark.slow
 
@@ -58,23 +57,6 @@ def champion(env: dict, name: str) -> str | None:
         return None
 
 
-def served(root: Path, env: dict, name: str, texts: list[str]) -> list[dict]:
-    """What a real `mlflow models serve` of ``models:/<name>@champion`` answers for ``texts``."""
-    port = free_port()
-    server = subprocess.Popen(
-        ["mlflow", "models", "serve", "-m", f"models:/{name}@champion", "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)],
-        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-    )
-    try:
-        wait_until_up(f"http://127.0.0.1:{port}/ping", server)
-        response = requests.post(f"http://127.0.0.1:{port}/invocations", json={"inputs": texts}, timeout=60)
-        assert response.status_code == 200, response.text
-        return response.json()["predictions"]
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
 def test_your_own_sources_train_register_and_serve_and_bad_data_costs_nothing(project, tmp_path):
     root, env = copy_project(project, tmp_path)
     write_jsonl(root / "mydata/support/train.jsonl", support_rows(90, seed=1))
@@ -108,11 +90,11 @@ def test_your_own_sources_train_register_and_serve_and_bad_data_costs_nothing(pr
     assert set(scores["faq"]["validation"]) == {"sentence_accuracy", "sentence_macro_f1"}  # no token scores
 
     texts = ["Zoom 5.0 crashes on start", "Please refund my Slack subscription"]
-    support = served(root, env, "mtl-support", texts)
+    support = served_predictions(root, env, "models:/mtl-support@champion", texts)
     assert all(set(a["sentence_probs"]) == {"bug", "feature", "refund"} for a in support)
     assert all(w["tag"] in labels["token"] for a in support for w in a["words"])
     assert {e["type"] for a in support for e in a["entities"]} <= {"APP", "VERSION"}
-    faq_answers = served(root, env, "mtl-faq", texts)
+    faq_answers = served_predictions(root, env, "models:/mtl-faq@champion", texts)
     assert all(set(a["sentence_probs"]) == {"bug", "feature", "refund"} for a in faq_answers)
     assert all("words" not in a and "entities" not in a for a in faq_answers)  # a sentence-only model shows no token output
 

@@ -239,25 +239,9 @@ def test_an_export_that_fails_after_logging_leaves_the_champion_serving(committe
 
 def _serve_and_ask(root, env, sentences):
     """What `make serve` (the champion, through `mlflow models serve`) answers now: started, asked, stopped."""
-    import signal
+    from tests.conftest import served_predictions
 
-    import requests
-
-    from tests.conftest import free_port, wait_until_up
-
-    port = free_port()
-    server = subprocess.Popen(
-        ["mlflow", "models", "serve", "-m", "models:/mtl-pipeline@champion", "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)],
-        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-    )
-    try:
-        wait_until_up(f"http://127.0.0.1:{port}/ping", server)
-        response = requests.post(f"http://127.0.0.1:{port}/invocations", json={"inputs": sentences}, timeout=60)
-        assert response.status_code == 200, response.text
-        return response.json()["predictions"]
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+    return served_predictions(root, env, "models:/mtl-pipeline@champion", sentences)
 
 
 def test_rollback_after_a_forced_bad_release_brings_the_served_model_back(committed_copy):

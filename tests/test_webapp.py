@@ -294,3 +294,37 @@ def test_app_backbone_shows_embeddings_only_and_escapes_sentences(app):
     page = _html(at)
     assert "<script>" not in page and "<b>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "&lt;b&gt;bold&lt;/b&gt;" in page
 
+
+
+def test_a_one_task_model_is_described_answered_and_shown_by_its_task_only(make_tiny_model):
+    """A source with sentence labels only (or word tags only) trains one head: the answer, the thresholds, the page's
+    HTML and its description leave the other task out, so an untrained head's output never shows."""
+    from mtl.inference.predict import predict_texts
+
+    sentence_only = make_tiny_model(sentence_labels=["bug", "feature", "refund"], token_labels=[])
+    sentence_only.config.data_source = "faq"
+    [answer] = predict_texts(sentence_only, ["Zoom crashes on start"])
+    assert set(answer) == {"text", "sentence_label", "sentence_score", "sentence_probs", "truncated_words", "truncated_start"}
+    shown = apply_thresholds(answer, 0.99, 0.5)
+    assert shown["sentence_label"] == "uncertain" and "words" not in shown
+    assert words_html(shown, []) == "" and "uncertain" in sentence_html(shown, [])
+    about = model_description(sentence_only.config)
+    assert (about["sentence_task"], about["token_task"], about["entity_types"]) == ("bug / feature / refund (faq)", "", [])
+
+    token_only = make_tiny_model(sentence_labels=[], token_labels=["O", "B-APP", "I-APP"])
+    token_only.config.data_source = "apps"
+    [answer] = predict_texts(token_only, ["Zoom crashes on start"], threshold=0.0)
+    assert "sentence_label" not in answer and [w["word"] for w in answer["words"]] == ["Zoom", "crashes", "on", "start"]
+    shown = apply_thresholds(answer, 0.5, 0.0)
+    assert "sentence_label" not in shown and 'class="word"' in words_html(shown, ["APP"])
+    assert "<b" not in sentence_html(shown, ["APP"])
+    assert model_description(token_only.config)["token_task"] == "APP spans (apps)"
+
+
+def test_mtl_predict_prints_a_one_task_models_task_only(make_tiny_model, capsys):
+    from mtl.apps.cli import print_answers
+    from mtl.inference.predict import predict_texts
+
+    print_answers(predict_texts(make_tiny_model(sentence_labels=["bug", "refund"], token_labels=[]), ["Zoom crashes"]))
+    out = capsys.readouterr().out
+    assert "sentence:" in out and "words:" not in out and "entity:" not in out

@@ -286,9 +286,14 @@ def _print_matrix(names: Sequence[str], matrix) -> None:
 
 
 def print_answers(answers: list[dict]) -> None:
-    """Readable table of ``predict_texts`` answers: sentence label and confidence, then tagged words."""
+    """Readable table of ``predict_texts`` answers: sentence label and confidence, then tagged words (a one-task
+    model's answer: its task's lines only)."""
     for answer in answers:
-        print(f"{answer['text']}\n  sentence: {answer['sentence_label']} ({answer['sentence_score']:.3f})")
+        print(answer["text"])
+        if "sentence_label" in answer:
+            print(f"  sentence: {answer['sentence_label']} ({answer['sentence_score']:.3f})")
+        if "words" not in answer:
+            continue
         entities = answer["entities"]
         if entities:
             for e in entities:

@@ -241,13 +241,18 @@ def apply_thresholds(answer: dict, sentence_threshold: float, entity_threshold: 
     score is below ``entity_threshold`` is dropped whole and its words become ``O``, as the served model's
     ``threshold`` param and ``mtl predict --threshold`` do (``mtl.text.entities.keep_confident``).
     """
-    label = answer["sentence_label"] if answer["sentence_score"] >= sentence_threshold else UNCERTAIN
-    words = answer["words"]
-    tags, entities = keep_confident(
-        answer["text"], [w["tag"] for w in words], [(w["start"], w["end"]) for w in words], [w["score"] for w in words], entity_threshold
-    )
-    kept = [{**w, "tag": tag} for w, tag in zip(words, tags)]
-    return {**answer, "sentence_label": label, "words": kept, "entities": [e.as_dict() for e in entities]}
+    out = dict(answer)
+    # a one-task model's answer has one task's keys only (mtl.inference.predict): each threshold applies where it can
+    if "sentence_label" in answer:
+        out["sentence_label"] = answer["sentence_label"] if answer["sentence_score"] >= sentence_threshold else UNCERTAIN
+    if "words" in answer:
+        words = answer["words"]
+        tags, entities = keep_confident(
+            answer["text"], [w["tag"] for w in words], [(w["start"], w["end"]) for w in words], [w["score"] for w in words], entity_threshold
+        )
+        out["words"] = [{**w, "tag": tag} for w, tag in zip(words, tags)]
+        out["entities"] = [e.as_dict() for e in entities]
+    return out
 
 
 # ---------------------------------------------------------------------------------------------- what a model is for
@@ -299,7 +304,7 @@ def highlight_html(answer: dict, kinds: list[str]) -> str:
     """The sentence as HTML with each entity marked (type and score shown and on hover), everything else escaped."""
     text = answer["text"]
     parts, cursor = [], 0
-    for entity in answer["entities"]:
+    for entity in answer.get("entities", ()):
         parts.append(html.escape(text[cursor : entity["start"]]))
         colour = entity_colour(entity["type"], kinds)
         kind = html.escape(entity["type"])
@@ -314,7 +319,10 @@ def highlight_html(answer: dict, kinds: list[str]) -> str:
 
 
 def sentence_html(answer: dict, kinds: list[str]) -> str:
-    """One answer's headline: its (escaped) sentence label and score, then the sentence with entities marked."""
+    """One answer's headline: its (escaped) sentence label and score, then the sentence with entities marked (a
+    token-only model's answer: the sentence alone)."""
+    if "sentence_label" not in answer:
+        return f'<div class="answer">{highlight_html(answer, kinds)}</div>'
     label = html.escape(answer["sentence_label"])
     uncertain = " uncertain" if answer["sentence_label"] == UNCERTAIN else ""
     return (
@@ -324,7 +332,10 @@ def sentence_html(answer: dict, kinds: list[str]) -> str:
 
 
 def words_html(answer: dict, kinds: list[str]) -> str:
-    """Every word as a chip coloured by its tag's type (``O`` uncoloured), with the tag under it."""
+    """Every word as a chip coloured by its tag's type (``O`` uncoloured), with the tag under it ("" for a model
+    without the token task)."""
+    if "words" not in answer:
+        return ""
     chips = []
     for word in answer["words"]:
         kind = word["tag"].partition("-")[2]
