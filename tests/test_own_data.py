@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import copy_project, run_ok, served_predictions
+from tests.browser import CHROMEDRIVER, CHROMIUM, chrome, settled, streamlit_app
+from tests.conftest import REPO, copy_project, run_ok, served_predictions
 
 pytestmark = pytest.mark.slow
 
@@ -104,6 +105,8 @@ def test_your_own_sources_train_register_and_serve_and_bad_data_costs_nothing(pr
     from mtl.apps.webapp import model_choices
 
     assert {"mtl-support", "mtl-faq", "mtl-pipeline", "mtl-example"} <= set(model_choices(MlflowClient(env["MLFLOW_TRACKING_URI"], env["MLFLOW_REGISTRY_URI"])))
+    if CHROMIUM and CHROMEDRIVER:  # and in a real browser: a sentence-only model's page shows its task only
+        _page_shows_one_task(root, env, tmp_path)
 
     # a malformed row: dvc repro fails naming file and line, and every output and champion stays as it was
     kept = ("data/prepared/faq", "data/prepared/example", "models/support/model", "models/faq/model", "models/real/model", "models/example/model")
@@ -128,3 +131,22 @@ def _tree_md5(folder: Path) -> str:
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         digest.update(str(path.relative_to(folder)).encode() + path.read_bytes())
     return digest.hexdigest()
+
+
+def _page_shows_one_task(root: Path, env: dict, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    app_env = {**env, "MTL_ROOT": str(root)}
+    with streamlit_app([str(REPO / "run_streamlit.sh"), "--browser.gatherUsageStats", "false"], REPO, app_env) as (url, _), \
+            chrome(tmp_path / "chrome") as driver:
+        driver.get(f"{url}/?model=models:/mtl-faq@champion")
+        settled(driver)
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        WebDriverWait(driver, 180).until(lambda d: d.find_elements(By.CSS_SELECTOR, "div.answer"))
+        page = driver.find_element(By.TAG_NAME, "body").text
+        driver.save_screenshot(str(tmp_path / "faq.png"))
+        assert "Sentence head: bug / feature / refund (faq)" in page and "One task only" in page, page[:1500]
+        assert "Token head" not in page and not driver.find_elements(By.CSS_SELECTOR, "span.word, div.legend")
+        labels = [b.text for b in driver.find_elements(By.CSS_SELECTOR, "div.answer b.label")]
+        assert labels and set(labels) <= {"bug", "feature", "refund", "uncertain"}
