@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from mtl.apps.examples import DEMO_SENTENCES, REAL_DEMO_SENTENCES
-from mtl.config.paths import FINE_TUNED_DIR, Paths
+from mtl.config.paths import FINE_TUNED_DIR, pipeline_model_dirs
 from mtl.registry.loading import load_registered
 from mtl.registry.versions import resolve
 from mtl.text.entities import keep_confident
@@ -155,7 +155,7 @@ def cli_choices(client, root: str | Path) -> list[ModelChoice]:
             }
             choices.append(ModelChoice("cli", f"dir:{path}", f"{shown} ({run.info.run_name}, {details['run_date']})", details))
     # the pipeline's own model directories (models/<source>/model, any source) are its registered models' copies
-    seen.update(path.resolve() for path in (root / "models").glob(f"*/{Paths('real').model.name}"))
+    seen.update(path.resolve() for path in pipeline_model_dirs(root))
     for models in (root / "models", root / FINE_TUNED_DIR.parent):
         for config in sorted(models.glob("**/config.json")) if models.is_dir() else ():
             path = config.parent.resolve()

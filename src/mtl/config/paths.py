@@ -94,3 +94,8 @@ class Paths:
     @property
     def plots(self) -> Path:
         return Path("plots") / self.source
+
+
+def pipeline_model_dirs(root: str | Path = ".") -> list[Path]:
+    """Every source's trained model directory under ``root`` (``Paths(<source>).model``), whatever sources params.yaml declares."""
+    return sorted((Path(root) / Paths("real").model.parent.parent).glob(f"*/{Paths('real').model.name}"))

@@ -274,11 +274,13 @@ def read_jsonl(path: str | os.PathLike[str], extra_columns: Sequence[str] = (), 
         except ValueError as err:
             raise DataError(path, number, str(err)) from None
         record = {"text": text, "words": words, "word_tags": word_tags, "sentence_label": label, "line": number}
-        records.append(record | {key: obj[key] for key in extra_columns} | {key: obj.get(key) for key in optional_columns})
+        # a required key that is a table column (read_example requires words and tags) is already in ``record``
+        extras = {key: obj[key] for key in extra_columns if key not in COLUMNS} | {key: obj.get(key) for key in optional_columns}
+        records.append(record | extras)
     if not records:
         raise DataError(path, None, "no sentences: write one JSON object per line with 'text' and its labels")
     df = table(*([r[key] for r in records] for key in COLUMNS))  # type: ignore[arg-type]
-    for key in (*extra_columns, *optional_columns):
+    for key in (k for k in (*extra_columns, *optional_columns) if k not in COLUMNS):
         df[key] = pd.Series([r[key] for r in records], dtype=object)
     return with_lines(df, [r["line"] for r in records])  # type: ignore[misc]
 

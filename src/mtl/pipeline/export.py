@@ -18,6 +18,7 @@ from mtl.config.paths import Paths
 from mtl.config.sources import SourceConfig
 from mtl.data.files import dir_hash, write_json
 from mtl.data.tables import read_tables, selection_fingerprints
+from mtl.model.multitask import LABELS
 from mtl.pipeline.stage import log
 from mtl.registry import gate, versions
 from mtl.registry.promotion import gate_version
@@ -49,7 +50,7 @@ def run(source: str, settings: SourceConfig, cfg: ExportConfig) -> dict:
     """Register ``source``'s model (or reuse its version), decide champion or challenger, write registered.json."""
     paths = Paths(source)
     name = settings.model
-    saved = json.loads((paths.model / "labels.json").read_text())  # the label sets the model was trained with
+    saved = json.loads((paths.model / LABELS).read_text())  # the label sets the model was trained with
     tasks = tuple(task for task in ("sentence", "token") if saved[task])
     beyond = settings.gate.beyond(tasks)
     if beyond:
