@@ -97,15 +97,21 @@ else:
     labels = [c.label for c in backbones]
     choice = backbones[labels.index(side.selectbox("Backbone", labels, key="backbone"))]
 pooling = side.radio("Pooling (embeddings and similarity)", POOLING_MODES, horizontal=True, key="pooling")
-side.subheader("Confidence thresholds")
-sentence_threshold = side.slider("Sentence label: below it shows 'uncertain'", 0.0, 1.0, 0.5, 0.05, key="sentence_threshold")
-token_threshold = side.slider("Entity: below it the whole entity is dropped", 0.0, 1.0, 0.5, 0.05, key="token_threshold")
-side.caption(f"tracking: {uri}")
 
 stamp = 0.0
 if choice.key.startswith("dir:"):
     stamp = (Path(choice.key[4:]) / "model.safetensors").stat().st_mtime
 loaded = load(choice.key, stamp)
+
+side.subheader("Confidence thresholds")
+# a one-task model gets the slider of its task only (an untrained backbone answers neither task: both stay, as ever)
+tasks = loaded.model.config.tasks if loaded.trained else ("sentence", "token")
+sentence_threshold = token_threshold = 0.5
+if "sentence" in tasks:
+    sentence_threshold = side.slider("Sentence label: below it shows 'uncertain'", 0.0, 1.0, 0.5, 0.05, key="sentence_threshold")
+if "token" in tasks:
+    token_threshold = side.slider("Entity: below it the whole entity is dropped", 0.0, 1.0, 0.5, 0.05, key="token_threshold")
+side.caption(f"tracking: {uri}")
 
 # ------------------------------------------------------------------ what the model is for
 if loaded.trained:
@@ -159,7 +165,6 @@ st.caption(
 # ------------------------------------------------------------------ both tasks
 if result["answers"] is not None:
     kinds_of_entity = entity_types(loaded.model.config.token_labels)
-    tasks = loaded.model.config.tasks
     st.subheader({("sentence", "token"): "Sentence labels and word tags", ("sentence",): "Sentence labels", ("token",): "Word tags"}[tasks])
     if "token" in tasks:
         st.markdown(legend_html(kinds_of_entity), unsafe_allow_html=True)

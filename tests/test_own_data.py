@@ -148,5 +148,6 @@ def _page_shows_one_task(root: Path, env: dict, tmp_path: Path) -> None:
         driver.save_screenshot(str(tmp_path / "faq.png"))
         assert "Sentence head: bug / feature / refund (faq)" in page and "One task only" in page, page[:1500]
         assert "Token head" not in page and not driver.find_elements(By.CSS_SELECTOR, "span.word, div.legend")
+        assert "Sentence label: below it" in page and "Entity: below it" not in page  # the slider of its task only
         labels = [b.text for b in driver.find_elements(By.CSS_SELECTOR, "div.answer b.label")]
         assert labels and set(labels) <= {"bug", "feature", "refund", "uncertain"}
