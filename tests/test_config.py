@@ -115,7 +115,7 @@ TRAVEL = {
         ({"data": {"path": "examples/travel", "datasets": {"t": {"format": "xml", "train": "examples/travel/a", "validation": 0.2}}}},
          "sources.travel.data.datasets.t.format: unknown data format 'xml': choose one of jsonl, csv, tsv, conll"),
         ({"data": {"path": "examples/travel", "datasets": {"t": {"format": "jsonl", "train": "examples/travel/a"}}}},
-         "sources.travel.data.datasets.t.validation: missing setting"),
+         "sources.travel.data.datasets.t: no validation split: add validation: <a file>, or a fraction of train such as 0.2"),
         ({"data": {"path": "examples/travel", "datasets": {"t": {"format": "jsonl", "train": "data/a.jsonl", "validation": 0.2}}}},
          "datasets.t.train: data/a.jsonl is not inside path examples/travel, which DVC watches"),
         ({"data": {"path": "examples/travel", "datasets": {"t": {"format": "jsonl", "train": "examples/travel/a", "validation": 1.5}}}},

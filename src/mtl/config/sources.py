@@ -64,13 +64,22 @@ class DatasetConfig:
 
     format: Annotated[str, AfterValidator(check_format)]
     train: str
-    validation: str | Fraction
+    validation: str | Fraction | None = None  # required: checked below, so the message can say what to write
     test: str | Fraction | None = None
     # csv / tsv: the header's names of the text and label columns
     text_column: str = "text"
     label_column: str = "label"
     # csv / tsv: labels written as 0, 1, ... mean these names (SST-2: negative, positive); None: labels as written
     label_names: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _has_validation(self) -> DatasetConfig:
+        if self.validation is None:
+            raise ValueError(
+                "no validation split: add validation: <a file>, or a fraction of train such as 0.2 "
+                "(it chooses the epoch and the champion; test stays held out)"
+            )
+        return self
 
     def files(self) -> dict[str, str]:
         """The splits given as files, ``{split: path}``."""
