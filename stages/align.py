@@ -9,7 +9,7 @@ from mtl.pipeline.stage import source_arg, stage_main
 
 def main() -> None:
     params = load_params()
-    align.run(source_arg(sys.argv, params), section(params, "align", AlignConfig), section(params, "model", ModelParams))
+    align.run(source_arg(sys.argv, params)[0], section(params, "align", AlignConfig), section(params, "model", ModelParams))
 
 
 if __name__ == "__main__":

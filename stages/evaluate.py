@@ -9,7 +9,7 @@ from mtl.pipeline.stage import source_arg, stage_main
 
 def main() -> None:
     params = load_params()
-    evaluate.run(source_arg(sys.argv, params), section(params, "evaluate", EvaluateConfig).batch_size)
+    evaluate.run(source_arg(sys.argv, params)[0], section(params, "evaluate", EvaluateConfig).batch_size)
 
 
 if __name__ == "__main__":

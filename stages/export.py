@@ -3,15 +3,14 @@
 import sys
 
 from mtl.config.params import ExportConfig, load_params, section
-from mtl.config.sources import source_config
 from mtl.pipeline import export
 from mtl.pipeline.stage import source_arg, stage_main
 
 
 def main() -> None:
     params = load_params()
-    source = source_arg(sys.argv, params)
-    record = export.run(source, source_config(params, source), section(params, "export", ExportConfig))
+    source, settings = source_arg(sys.argv, params)
+    record = export.run(source, settings, section(params, "export", ExportConfig))
     reused = " (reused: already registered from this training run)" if record["reused_version"] else ""
     state = "stays @champion, though it fails the gate now" if record["gate"]["kept_champion"] else f"is @{record['alias']}"
     print(f"{record['model_name']} version {record['version']}{reused} {state}")

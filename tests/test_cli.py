@@ -155,11 +155,16 @@ def test_fine_tune_on_bad_user_data_names_file_and_line(tmp_path):
     bad.write_text(json.dumps(row) + "\n" + json.dumps({**row, "word_tags": ["I-WEATHER", "O"]}) + "\n")
     with pytest.raises(SystemExit, match=r"mtl fine-tune: error: .*bad.jsonl:2: word 1 \('Rain'\): tag 'I-WEATHER' after 'O'"):
         main(["fine-tune", "--data", str(bad)])
-    # a user's labels are free, but validation may not hold one that training never saw (line 2 is drawn for validation)
+    # a user's labels are free, but validation may not hold one that training never saw
     unseen = tmp_path / "unseen.jsonl"
-    unseen.write_text(json.dumps(row) + "\n" + json.dumps({**row, "sentence_label": "Sports"}) + "\n")
-    with pytest.raises(SystemExit, match=r"mtl fine-tune: error: .*unseen.jsonl:2: sentence label 'Sports' never appears in training \(training has: Weather\)"):
+    unseen.write_text("".join(json.dumps({**row, "sentence_label": label, "split": split}) + "\n"
+                              for label, split in (("Weather", "train"), ("Other", "train"), ("Sports", "validation"))))
+    with pytest.raises(SystemExit, match=r"mtl fine-tune: error: .*unseen.jsonl:3: sentence label 'Sports' never appears in training \(training has: Other, Weather\)"):
         main(["fine-tune", "--data", str(unseen)])
+    one_class = tmp_path / "one_class.jsonl"
+    one_class.write_text(json.dumps(row) + "\n" + json.dumps(row) + "\n")
+    with pytest.raises(SystemExit, match=r"one_class.jsonl: one sentence label only \('Weather'\): add sentences of at least one other class"):
+        main(["fine-tune", "--data", str(one_class)])
     mixed = tmp_path / "mixed.jsonl"
     mixed.write_text(json.dumps({**row, "split": "train"}) + "\n\n" + json.dumps(row) + "\n")
     with pytest.raises(DataError, match=r"mixed.jsonl:3: no 'split' here"):
@@ -169,8 +174,9 @@ def test_fine_tune_on_bad_user_data_names_file_and_line(tmp_path):
     with pytest.raises(DataError, match=r"odd.jsonl:1: unknown split 'dev'"):
         prepare_custom(odd)
     rows = tmp_path / "rows.jsonl"
-    rows.write_text("".join(json.dumps({**row, "text": f"Rain {i}", "words": ["Rain", str(i)]}) + "\n" for i in range(10)))
-    first, again = prepare_custom(rows, 0.2, seed=3), prepare_custom(rows, 0.2, seed=3)
+    # two classes: a task needs at least two (one only fails, naming the file)
+    rows.write_text("".join(json.dumps({**row, "text": f"Rain {i}", "words": ["Rain", str(i)], "sentence_label": ("Weather", "Other")[i % 2]}) + "\n" for i in range(10)))
+    (first, _), (again, _) = prepare_custom(rows, 0.2, seed=3), prepare_custom(rows, 0.2, seed=3)
     assert len(first["custom/validation"]) == 2 and len(first["custom/train"]) == 8
     assert list(first["custom/validation"]["text"]) == list(again["custom/validation"]["text"])  # deterministic
     with pytest.raises(SystemExit):

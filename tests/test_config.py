@@ -15,7 +15,7 @@ from mtl.config.params import (
     section,
 )
 from mtl.config.paths import project_root, resolve_path
-from mtl.config.sources import DEFAULT_SOURCES, load_sources, source_config
+from mtl.config.sources import DEFAULT_SOURCES, load_sources
 
 REPO = Path(__file__).resolve().parents[1]
 SECTIONS = {"prepare": PrepareConfig, "model": ModelParams, "align": AlignConfig, "train": TrainConfig, "evaluate": EvaluateConfig, "export": ExportConfig}
@@ -91,8 +91,12 @@ def test_values_dvc_writes_as_strings_still_parse():
 def test_replace_keeps_validation_and_a_missing_source_is_named():
     cfg = dataclasses.replace(TrainConfig(), epochs=5)
     assert cfg.epochs == 5
-    with pytest.raises(ParamsError, match="params.yaml: sources: no source 'other'; declared: real, example"):
-        source_config(load_params(REPO / "params.yaml"), "other")
+    from mtl.pipeline.stage import source_arg
+
+    params = load_params(REPO / "params.yaml")
+    assert source_arg(["stages/train.py", "example"], params) == ("example", DEFAULT_SOURCES["example"])
+    with pytest.raises(SystemExit, match=r"usage: python stages/train.py real\|example  \(the sources params.yaml declares\)"):
+        source_arg(["stages/train.py", "other"], params)
 
 
 TRAVEL = {

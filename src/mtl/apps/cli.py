@@ -388,7 +388,6 @@ def _demo(args: argparse.Namespace) -> None:
 
 
 def _fine_tune(args: argparse.Namespace) -> None:
-    from mtl.data.labels import collect_labels
     from mtl.data.sources import prepare_custom, prepare_example, prepare_real
     from mtl.data.splits import held_out_splits, splits_by_dataset
     from mtl.model.multitask import MultiTaskModel
@@ -422,16 +421,15 @@ def _fine_tune(args: argparse.Namespace) -> None:
         seed=args.seed,
         precision=args.precision,
     )
+    labels = None  # the built-in data's own label sets; a user's file brings its own (collected from its training split)
     if args.data == "example":
         source, tables = "example", prepare_example(args.n, args.example_seed)
     elif args.data == "real":
         cap = args.max_train_rows
         source, tables = "real", prepare_real(PrepareConfig(raw_dir=args.raw_dir, sst2_train=cap, conll_train=cap, seed=args.seed))
     else:
-        source, tables = "custom", prepare_custom(args.data, args.validation_fraction, args.seed)
+        source, (tables, labels) = "custom", prepare_custom(args.data, args.validation_fraction, args.seed)
     extra = {"data_path": str(Path(args.data).resolve())} if source == "custom" else {}
-    # a user's file brings its own labels, collected from its training split as the pipeline collects them
-    labels = collect_labels({n: t for n, t in tables.items() if n.endswith("/train")}) if source == "custom" else None
     model = MultiTaskModel.from_backbone(_model_config(args, source, labels, alignment=args.alignment, extra=extra), seed=args.seed)
     # the gate of the pipeline's model of the same data (a user's own file: the example's, for the tasks it has)
     known = "real" if source == "real" else "example"

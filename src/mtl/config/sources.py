@@ -144,7 +144,6 @@ def _builtin_sources() -> dict[str, SourceConfig]:
 
 DEFAULT_SOURCES: dict[str, SourceConfig] = _builtin_sources()
 PIPELINE_MODEL = DEFAULT_SOURCES["real"].model  # mtl-pipeline: what `make serve` serves by default
-EXAMPLE_MODEL = DEFAULT_SOURCES["example"].model  # mtl-example
 
 
 def load_sources(params: dict, path: str = "params.yaml") -> dict[str, SourceConfig]:
@@ -170,10 +169,3 @@ def load_sources(params: dict, path: str = "params.yaml") -> dict[str, SourceCon
         models[source.model] = name
     return sources
 
-
-def source_config(params: dict, name: str, path: str = "params.yaml") -> SourceConfig:
-    """The settings of source ``name``; ParamsError listing the declared sources when there is no such source."""
-    sources = load_sources(params, path)
-    if name not in sources:
-        raise ParamsError(f"{path}: sources: no source {name!r}; declared: {', '.join(sources)}")
-    return sources[name]

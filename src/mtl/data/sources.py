@@ -25,8 +25,8 @@ from mtl.data.errors import DataError
 from mtl.data.example import EXAMPLE_SENTENCE_LABELS, EXAMPLE_SPLITS, EXAMPLE_TOKEN_LABELS, generate_examples
 from mtl.data.labels import LabelSets, collect_labels, entity_type, unseen_label
 from mtl.data.raw import load_split
-from mtl.data.readers import CONLL_TAGS, SST2_LABELS, read_conll, read_delimited, read_jsonl
-from mtl.data.tables import ROLES, sample_rows
+from mtl.data.readers import COLUMNS, CONLL_TAGS, SST2_LABELS, read_conll, read_delimited, read_jsonl
+from mtl.data.tables import ROLES, by_role, sample_rows
 
 BUILTIN_LABELS: dict[str, LabelSets] = {
     "real": LabelSets(list(SST2_LABELS), list(CONLL_TAGS)),
@@ -85,14 +85,14 @@ def prepare_example(n: int, seed: int) -> dict[str, pd.DataFrame]:
     }
 
 
-def prepare_custom(path: str | Path, validation_fraction: float = 0.2, seed: int = 42) -> dict[str, pd.DataFrame]:
+def prepare_custom(path: str | Path, validation_fraction: float = 0.2, seed: int = 42) -> tuple[dict[str, pd.DataFrame], LabelSets]:
     """The user's own JSON Lines file (``mtl.data.readers.read_jsonl``: any labels, either task or both) as
     ``custom/<split>`` tables.
 
     A ``split`` key (train / validation / test) on every line is used as it is, so ``mtl example-data``
     output reads back with its own splits; with no ``split`` anywhere, a seeded shuffle sends
-    ``validation_fraction`` of the rows (at least one) to validation. Bad rows, and labels that only validation
-    or test have, raise DataError with file:line.
+    ``validation_fraction`` of the rows (at least one) to validation. Returns the tables and their label sets
+    (``checked_labels``). Bad rows, and labels that only validation or test have, raise DataError with file:line.
     """
     if not 0 < validation_fraction < 1:
         raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction}")
@@ -114,9 +114,8 @@ def prepare_custom(path: str | Path, validation_fraction: float = 0.2, seed: int
     tables = {f"custom/{role}": table.loc[splits == role].reset_index(drop=True) for role in ROLES if (splits == role).any()}
     if "custom/train" not in tables:
         raise DataError(path, None, "no line has split 'train'")
-    source = {name: Path(path) for name in tables}
-    check_labels(tables, source, collect_labels({n: t for n, t in tables.items() if n.endswith("/train")}))
-    return {name: t[["text", "words", "word_tags", "sentence_label"]] for name, t in tables.items()}
+    labels = checked_labels(tables, dict.fromkeys(tables, Path(path)))
+    return {name: t[list(COLUMNS)] for name, t in tables.items()}, labels
 
 
 def _drawn(n: int, fraction: float, seed: int) -> np.ndarray:
@@ -167,23 +166,28 @@ def prepare_files(data: DataConfig, seed: int) -> tuple[dict[str, pd.DataFrame],
                 files[f"{name}/{split}"] = train_path
         files[f"{name}/train"] = train_path
         tables.update({f"{name}/{split}": table for split, table in parts.items()})
-    labels = collect_labels({n: t for n, t in tables.items() if n.endswith("/train")})
-    train_files = sorted({str(p) for n, p in files.items() if n.endswith("/train")})
-    if not labels.sentence and not labels.token:
-        raise DataError(train_files[0], None, "no labels in training: add 'sentence_label' or 'word_tags'")
-    if len(labels.sentence) == 1:
-        raise DataError(
-            train_files[0], None,
-            f"one sentence label only ({labels.sentence[0]!r}): add sentences of at least one other class, or leave sentence labels out for a token-only source",
-        )
-    if labels.token and len(labels.token) == 1:
-        raise DataError(train_files[0], None, "word tags but no entity (every tag is O): add B-TYPE / I-TYPE tags, or leave word_tags out for a sentence-only source")
-    check_labels(tables, files, labels)
+    labels = checked_labels(tables, files)
     return {n: t.drop(columns=["line"]) for n, t in tables.items()}, labels
 
 
-def check_labels(tables: Mapping[str, pd.DataFrame], files: Mapping[str, Path], labels: LabelSets) -> None:
-    """DataError at file:line for the first validation or test row whose label or entity type ``labels`` lack."""
+def checked_labels(tables: Mapping[str, pd.DataFrame], files: Mapping[str, Path]) -> LabelSets:
+    """The label sets of the training tables (``mtl.data.labels.collect_labels``), once they are shown to be usable.
+
+    ``tables`` (``<dataset>/<split>``, each with a ``line`` column) were read from ``files`` (by table name). Raises
+    DataError naming the training file for no labels, one sentence class only, or tags without any entity, and at
+    file:line for the first validation or test row with a label or entity type training never has.
+    """
+    labels = collect_labels(by_role(tables, "train"))
+    train_file = files[next(name for name in tables if name.endswith("/train"))]
+    if not labels.sentence and not labels.token:
+        raise DataError(train_file, None, "no labels in training: add 'sentence_label' or 'word_tags'")
+    if len(labels.sentence) == 1:
+        raise DataError(
+            train_file, None,
+            f"one sentence label only ({labels.sentence[0]!r}): add sentences of at least one other class, or leave sentence labels out for a token-only source",
+        )
+    if labels.token and len(labels.token) == 1:
+        raise DataError(train_file, None, "word tags but no entity (every tag is O): add B-TYPE / I-TYPE tags, or leave word_tags out for a sentence-only source")
     for name, table in tables.items():
         if name.endswith("/train"):
             continue
@@ -191,6 +195,7 @@ def check_labels(tables: Mapping[str, pd.DataFrame], files: Mapping[str, Path], 
         if found is not None:
             row, problem = found
             raise DataError(files[name], int(table["line"].iloc[row]), f"{problem}: add it to the training data, or drop the row")
+    return labels
 
 
 def prepare_source(data: DataConfig, cfg: PrepareConfig) -> tuple[dict[str, pd.DataFrame], LabelSets]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import mlflow
 from mlflow.tracking import MlflowClient
 
-from mtl.config.params import ExportConfig, ParamsError
+from mtl.config.params import GATED_TASK, TASKS, ExportConfig, ParamsError
 from mtl.config.paths import Paths
 from mtl.config.sources import SourceConfig
 from mtl.data.files import dir_hash, write_json
@@ -51,12 +51,12 @@ def run(source: str, settings: SourceConfig, cfg: ExportConfig) -> dict:
     paths = Paths(source)
     name = settings.model
     saved = json.loads((paths.model / LABELS).read_text())  # the label sets the model was trained with
-    tasks = tuple(task for task in ("sentence", "token") if saved[task])
+    tasks = tuple(task for task in TASKS if saved[task])
     beyond = settings.gate.beyond(tasks)
     if beyond:
         # a threshold on a task the data does not have could never pass: say so instead of never promoting
         raise ParamsError(
-            f"params.yaml: sources.{source}.gate.{beyond[0]}: this source's model has no {'token' if beyond[0] == 'entity_f1' else 'sentence'} task "
+            f"params.yaml: sources.{source}.gate.{beyond[0]}: this source's model has no {GATED_TASK[beyond[0]]} task "
             f"(its data has {' and '.join(tasks)} labels only); remove the threshold"
         )
     scores = gate.selection_scores(json.loads(paths.scores.read_text()))

@@ -19,8 +19,8 @@ from mtl.pipeline.stage import log
 
 def run(source: str, data: DataConfig, cfg: PrepareConfig) -> dict[str, pd.DataFrame]:
     """Write ``source``'s tables as ``data/prepared/<source>/<dataset>/<split>.parquet`` and its label sets as
-    ``labels.json``. Every file is read and checked before anything is written (a bad row fails with file:line and
-    leaves the previous output, and every other source's, as it was)."""
+    ``labels.json``. Every file is read and checked before anything is written: a bad row fails with file:line and
+    touches no other source's output (DVC clears this stage's own output before running it; ``dvc checkout`` restores it)."""
     tables, labels = prepare_source(data, cfg)
 
     def fill(tmp: Path) -> None:

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 
 from mtl.config.params import ParamsError
-from mtl.config.sources import load_sources
+from mtl.config.sources import SourceConfig, load_sources
 from mtl.data.errors import DataError
 
 log = logging.getLogger("mtl")
@@ -28,9 +28,10 @@ def stage_main(body: Callable[[], object]) -> None:
         sys.exit(1)
 
 
-def source_arg(argv: list[str], params: dict) -> str:
-    """The data source a stage script was called for (``python stages/train.py real``): one ``params.yaml`` declares."""
+def source_arg(argv: list[str], params: dict) -> tuple[str, SourceConfig]:
+    """The data source a stage script was called for (``python stages/train.py real``), one ``params.yaml`` declares,
+    and its settings (``sources.<name>``)."""
     sources = load_sources(params)
     if len(argv) != 2 or argv[1] not in sources:
         sys.exit(f"usage: python {argv[0]} {'|'.join(sources)}  (the sources params.yaml declares)")
-    return argv[1]
+    return argv[1], sources[argv[1]]

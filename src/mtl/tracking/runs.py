@@ -20,7 +20,6 @@ from mlflow.tracking import MlflowClient
 from mtl.config.paths import project_root
 
 # One MLflow experiment per data source, so the runs table never mixes models of different tasks.
-PIPELINE_EXPERIMENTS = {"real": "mtl-pipeline", "example": "mtl-example"}
 MODEL_HASH_TAG = "mtl.model_hash"
 SOURCE_TAG = "mtl.source"
 # `mtl fine-tune` runs: their own experiment, each tagged with the directory its model was saved to, so the
